@@ -1,0 +1,11 @@
+//! iam-contract: a contract-testing and fuzzing harness for AWS IAM `CreateAccessKey` and any
+//! endpoint that claims to speak it.
+//!
+//! One machine-readable model ([`model`], loaded from `spec/`) drives everything: the wire
+//! format ([`wire`]), generated inputs ([`generate`]), the rule catalogue ([`contract`]), the
+//! reference emulator ([`emulator`]) and the AWS-CLI-compatible client ([`client`]). Only
+//! `client` and `emulator` touch the network, and only behind the `net` feature.
+
+pub mod model;
+pub mod secret;
+pub mod wire;

@@ -1,0 +1,557 @@
+//! awsQuery XML responses: decoding guided by the output shape, and encoding for the emulator.
+
+use crate::model::{Model, ShapeKind};
+use crate::secret::{REDACTED, Secret};
+use quick_xml::events::Event;
+use serde_json::{Map, Value};
+
+/// Bodies larger than this are not parsed; a decoder that must never fall over bounds its work.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+/// Elements nested deeper than this make the body unreadable rather than the stack overflow.
+const MAX_DEPTH: usize = 64;
+
+/// Something about a response that a contract may care about.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "problem", rename_all = "kebab-case")]
+pub enum WireProblem {
+    EmptyBody,
+    TooLarge {
+        bytes: usize,
+    },
+    NotUtf8,
+    IllFormed {
+        reason: String,
+    },
+    WrongRoot {
+        expected: String,
+        found: String,
+    },
+    WrongNamespace {
+        expected: String,
+        found: Option<String>,
+    },
+    MissingWrapper {
+        expected: String,
+    },
+    MissingRequestId,
+    UnknownMember {
+        path: String,
+    },
+    MissingMember {
+        path: String,
+    },
+    DuplicateMember {
+        path: String,
+    },
+    BadValue {
+        path: String,
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for WireProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WireProblem::EmptyBody => write!(f, "empty body"),
+            WireProblem::TooLarge { bytes } => write!(f, "body of {bytes} bytes is too large"),
+            WireProblem::NotUtf8 => write!(f, "body is not UTF-8"),
+            WireProblem::IllFormed { reason } => write!(f, "ill-formed XML: {reason}"),
+            WireProblem::WrongRoot { expected, found } => {
+                write!(f, "root element is <{found}>, expected <{expected}>")
+            }
+            WireProblem::WrongNamespace { expected, found } => match found {
+                Some(n) => write!(f, "namespace is {n:?}, expected {expected:?}"),
+                None => write!(f, "no namespace, expected {expected:?}"),
+            },
+            WireProblem::MissingWrapper { expected } => write!(f, "missing <{expected}>"),
+            WireProblem::MissingRequestId => write!(f, "missing RequestId"),
+            WireProblem::UnknownMember { path } => write!(f, "unknown member {path}"),
+            WireProblem::MissingMember { path } => write!(f, "missing required member {path}"),
+            WireProblem::DuplicateMember { path } => write!(f, "member {path} appears twice"),
+            WireProblem::BadValue { path, reason } => write!(f, "bad value at {path}: {reason}"),
+        }
+    }
+}
+
+/// The error envelope `ErrorResponse/Error{Type,Code,Message}` + `RequestId`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ErrorEnvelope {
+    #[serde(rename = "type")]
+    pub fault: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// What a response body says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A success envelope. `value` holds the decoded output with every sensitive member replaced
+    /// by [`REDACTED`]; the real values are in [`Decoded::secrets`].
+    Success {
+        value: Value,
+        request_id: Option<String>,
+    },
+    Error(ErrorEnvelope),
+    /// Neither: not XML, or XML of no known envelope.
+    Unreadable,
+}
+
+/// A decoded response body and everything noticed while decoding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub outcome: Outcome,
+    pub problems: Vec<WireProblem>,
+    /// Sensitive values found, by JSON pointer into the success value.
+    pub secrets: Vec<(String, Secret)>,
+    pub has_xml_declaration: bool,
+}
+
+impl Decoded {
+    /// The success value with secrets put back. For printing to the key's owner
+    /// (`create-access-key`) and for schema validation, never for reports.
+    pub fn revealed_value(&self) -> Option<Value> {
+        let Outcome::Success { value, .. } = &self.outcome else {
+            return None;
+        };
+        let mut v = value.clone();
+        for (ptr, s) in &self.secrets {
+            if let Some(slot) = v.pointer_mut(ptr) {
+                *slot = Value::String(s.expose().to_owned());
+            }
+        }
+        Some(v)
+    }
+
+    pub fn error(&self) -> Option<&ErrorEnvelope> {
+        match &self.outcome {
+            Outcome::Error(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Success { request_id, .. } => request_id.as_deref(),
+            Outcome::Error(e) => e.request_id.as_deref(),
+            Outcome::Unreadable => None,
+        }
+    }
+}
+
+/// A parsed XML element: local name, namespace declaration, text and children.
+#[derive(Debug, Default)]
+struct Element {
+    name: String,
+    xmlns: Option<String>,
+    text: String,
+    children: Vec<Element>,
+}
+
+impl Element {
+    fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+}
+
+fn parse(text: &str) -> Result<(Element, bool), String> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut decl = false;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("{e} at byte {}", reader.error_position()))?;
+        let open = |e: &quick_xml::events::BytesStart<'_>| -> Result<Element, String> {
+            let mut el = Element {
+                name: e.local_name().into_inner().to_owned(),
+                ..Element::default()
+            };
+            for a in e.attributes() {
+                let a = a.map_err(|e| e.to_string())?;
+                if a.key.into_inner() == "xmlns" {
+                    el.xmlns = Some(
+                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .map_err(|e| e.to_string())?
+                            .into_owned(),
+                    );
+                }
+            }
+            Ok(el)
+        };
+        match event {
+            Event::Decl(_) => decl = true,
+            Event::Start(e) => {
+                if root.is_some() {
+                    return Err("content after the root element".into());
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(format!("elements nested deeper than {MAX_DEPTH}"));
+                }
+                stack.push(open(&e)?);
+            }
+            Event::Empty(e) => {
+                if root.is_some() {
+                    return Err("content after the root element".into());
+                }
+                let el = open(&e)?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => root = Some(el),
+                }
+            }
+            Event::End(_) => {
+                let el = stack.pop().ok_or("unmatched end tag")?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => root = Some(el),
+                }
+            }
+            Event::Text(t) => {
+                let content = t.xml10_content();
+                match stack.last_mut() {
+                    Some(el) => el.text.push_str(&content),
+                    None if content.trim().is_empty() => {}
+                    None => return Err("text outside the root element".into()),
+                }
+            }
+            Event::CData(c) => match stack.last_mut() {
+                Some(el) => el.text.push_str(&c.into_inner()),
+                None => return Err("CDATA outside the root element".into()),
+            },
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => {
+                        let name = r.xml10_content();
+                        quick_xml::escape::resolve_predefined_entity(&name)
+                            .ok_or_else(|| format!("unknown entity &{name};"))?
+                            .to_owned()
+                    }
+                    Err(e) => return Err(e.to_string()),
+                };
+                match stack.last_mut() {
+                    Some(el) => el.text.push_str(&resolved),
+                    None => return Err("entity outside the root element".into()),
+                }
+            }
+            Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(format!(
+            "unclosed element <{}>",
+            stack[stack.len() - 1].name
+        ));
+    }
+    root.map(|r| (r, decl))
+        .ok_or_else(|| "no root element".into())
+}
+
+/// Decodes a response body of `operation`. Never panics; everything odd is a [`WireProblem`].
+pub fn decode_response(model: &Model, operation: &str, body: &[u8]) -> Decoded {
+    let mut d = Decoded {
+        outcome: Outcome::Unreadable,
+        problems: Vec::new(),
+        secrets: Vec::new(),
+        has_xml_declaration: false,
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        d.problems.push(WireProblem::EmptyBody);
+        return d;
+    }
+    if body.len() > MAX_BODY {
+        d.problems.push(WireProblem::TooLarge { bytes: body.len() });
+        return d;
+    }
+    let Ok(text) = std::str::from_utf8(body) else {
+        d.problems.push(WireProblem::NotUtf8);
+        return d;
+    };
+    let (root, decl) = match parse(text) {
+        Ok(r) => r,
+        Err(reason) => {
+            d.problems.push(WireProblem::IllFormed { reason });
+            return d;
+        }
+    };
+    d.has_xml_declaration = decl;
+    let ns = model.metadata().xml_namespace.clone();
+    let check_ns = |el: &Element, problems: &mut Vec<WireProblem>| {
+        if let Some(expected) = &ns
+            && el.xmlns.as_ref() != Some(expected)
+        {
+            problems.push(WireProblem::WrongNamespace {
+                expected: expected.clone(),
+                found: el.xmlns.clone(),
+            });
+        }
+    };
+    let expected_root = format!("{operation}Response");
+    if root.name == "ErrorResponse" || root.name == "Response" && root.child("Errors").is_some() {
+        check_ns(&root, &mut d.problems);
+        // `ErrorResponse/Error` (IAM) or `Response/Errors/Error` (EC2 style, seen in emulators).
+        let err = root
+            .child("Error")
+            .or_else(|| root.child("Errors").and_then(|e| e.child("Error")));
+        let text_of = |el: Option<&Element>, name: &str| {
+            el.and_then(|e| e.child(name))
+                .map(|c| c.text.trim().to_owned())
+        };
+        let request_id = root
+            .child("RequestId")
+            .or_else(|| root.child("RequestID"))
+            .map(|c| c.text.trim().to_owned())
+            .or_else(|| text_of(err, "RequestId"));
+        if request_id.is_none() {
+            d.problems.push(WireProblem::MissingRequestId);
+        }
+        if err.is_none() {
+            d.problems.push(WireProblem::MissingWrapper {
+                expected: "Error".into(),
+            });
+        }
+        d.outcome = Outcome::Error(ErrorEnvelope {
+            fault: text_of(err, "Type"),
+            code: text_of(err, "Code"),
+            message: text_of(err, "Message"),
+            request_id,
+        });
+        return d;
+    }
+    if root.name != expected_root {
+        d.problems.push(WireProblem::WrongRoot {
+            expected: expected_root,
+            found: root.name.clone(),
+        });
+        return d;
+    }
+    check_ns(&root, &mut d.problems);
+    let request_id = root
+        .child("ResponseMetadata")
+        .and_then(|m| m.child("RequestId"))
+        .map(|r| r.text.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if request_id.is_none() {
+        d.problems.push(WireProblem::MissingRequestId);
+    }
+    let op = model.operation(operation);
+    let value = match (
+        op.and_then(|o| o.output.as_deref()),
+        op.and_then(|o| o.result_wrapper.as_deref()),
+    ) {
+        (Some(shape), Some(wrapper)) => match root.child(wrapper) {
+            Some(w) => decode_shape(model, shape, w, "", &mut d),
+            None => {
+                d.problems.push(WireProblem::MissingWrapper {
+                    expected: wrapper.into(),
+                });
+                Value::Object(Map::new())
+            }
+        },
+        (Some(shape), None) => decode_shape(model, shape, &root, "", &mut d),
+        (None, _) => Value::Object(Map::new()),
+    };
+    d.outcome = Outcome::Success { value, request_id };
+    d
+}
+
+fn decode_shape(model: &Model, shape: &str, el: &Element, path: &str, d: &mut Decoded) -> Value {
+    let Some(s) = model.shape(shape) else {
+        return Value::Null;
+    };
+    let text = el.text.trim();
+    let bad = |d: &mut Decoded, reason: &str| {
+        d.problems.push(WireProblem::BadValue {
+            path: display_path(path),
+            reason: reason.into(),
+        })
+    };
+    match &s.kind {
+        ShapeKind::Structure { members, required } => {
+            let mut out = Map::new();
+            for m in members {
+                let matches: Vec<&Element> =
+                    el.children.iter().filter(|c| c.name == m.name).collect();
+                let child_path = format!("{path}/{}", m.name);
+                match matches.as_slice() {
+                    [] => {
+                        if required.contains(&m.name) {
+                            d.problems.push(WireProblem::MissingMember {
+                                path: display_path(&child_path),
+                            });
+                        }
+                    }
+                    [first, rest @ ..] => {
+                        if !rest.is_empty() {
+                            d.problems.push(WireProblem::DuplicateMember {
+                                path: display_path(&child_path),
+                            });
+                        }
+                        let v = decode_shape(model, &m.shape, first, &child_path, d);
+                        out.insert(m.name.clone(), v);
+                    }
+                }
+            }
+            for c in &el.children {
+                if c.name != "ResponseMetadata" && !members.iter().any(|m| m.name == c.name) {
+                    d.problems.push(WireProblem::UnknownMember {
+                        path: display_path(&format!("{path}/{}", c.name)),
+                    });
+                }
+            }
+            Value::Object(out)
+        }
+        ShapeKind::List { member, .. } => {
+            let items = el
+                .children
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if c.name != "member" {
+                        d.problems.push(WireProblem::UnknownMember {
+                            path: display_path(&format!("{path}/{}", c.name)),
+                        });
+                    }
+                    decode_shape(model, member, c, &format!("{path}/{i}"), d)
+                })
+                .collect();
+            Value::Array(items)
+        }
+        ShapeKind::String(_) | ShapeKind::Timestamp | ShapeKind::Blob { .. } => {
+            if !el.children.is_empty() {
+                bad(d, "expected text, found elements");
+            }
+            if s.sensitive {
+                d.secrets.push((path.to_owned(), Secret::new(text)));
+                Value::String(REDACTED.into())
+            } else {
+                Value::String(text.to_owned())
+            }
+        }
+        ShapeKind::Integer { .. } | ShapeKind::Long { .. } => match text.parse::<i64>() {
+            Ok(n) => Value::from(n),
+            Err(_) => {
+                bad(d, "not an integer");
+                Value::String(text.to_owned())
+            }
+        },
+        ShapeKind::Double => match text.parse::<f64>() {
+            Ok(n) => serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            Err(_) => {
+                bad(d, "not a number");
+                Value::String(text.to_owned())
+            }
+        },
+        ShapeKind::Boolean => match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => {
+                bad(d, "not a boolean");
+                Value::String(text.to_owned())
+            }
+        },
+        ShapeKind::Map { .. } => Value::Object(Map::new()),
+    }
+}
+
+/// Turns a JSON pointer into the dotted form reports use (`AccessKey.Status`).
+fn display_path(ptr: &str) -> String {
+    ptr.trim_start_matches('/').replace('/', ".")
+}
+
+/// Escapes text for an XML element body. Characters XML 1.0 cannot carry at all (NUL and most
+/// C0 controls) are replaced by U+FFFD so that the document stays well-formed whatever the input.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Encodes a success response of `operation`: `{Op}Response/{Op}Result/...` in model member
+/// order, then `ResponseMetadata/RequestId`. `value` is the output structure as JSON; members
+/// it lacks are left out.
+pub fn encode_success(model: &Model, operation: &str, value: &Value, request_id: &str) -> String {
+    let ns = model.metadata().xml_namespace.clone().unwrap_or_default();
+    let mut out = String::with_capacity(512);
+    out.push_str(&format!(
+        "<{operation}Response xmlns=\"{}\">",
+        escape_text(&ns)
+    ));
+    let op = model.operation(operation);
+    if let (Some(shape), Some(wrapper)) = (
+        op.and_then(|o| o.output.as_deref()),
+        op.and_then(|o| o.result_wrapper.as_deref()),
+    ) {
+        out.push_str(&format!("<{wrapper}>"));
+        encode_members(model, shape, value, &mut out);
+        out.push_str(&format!("</{wrapper}>"));
+    }
+    out.push_str("<ResponseMetadata><RequestId>");
+    out.push_str(&escape_text(request_id));
+    out.push_str(&format!(
+        "</RequestId></ResponseMetadata></{operation}Response>"
+    ));
+    out
+}
+
+fn encode_members(model: &Model, shape: &str, value: &Value, out: &mut String) {
+    for (m, s, _) in model.members(shape) {
+        if let Some(v) = value.get(&m.name) {
+            out.push_str(&format!("<{}>", m.name));
+            encode_value(model, &s.name, v, out);
+            out.push_str(&format!("</{}>", m.name));
+        }
+    }
+}
+
+fn encode_value(model: &Model, shape: &str, v: &Value, out: &mut String) {
+    match (model.shape(shape).map(|s| &s.kind), v) {
+        (Some(ShapeKind::Structure { .. }), _) => encode_members(model, shape, v, out),
+        (Some(ShapeKind::List { member, .. }), Value::Array(items)) => {
+            for item in items {
+                out.push_str("<member>");
+                encode_value(model, member, item, out);
+                out.push_str("</member>");
+            }
+        }
+        (_, Value::String(s)) => out.push_str(&escape_text(s)),
+        (_, Value::Null) => {}
+        (_, other) => out.push_str(&escape_text(&other.to_string())),
+    }
+}
+
+/// Encodes the IAM error envelope.
+pub fn encode_error(
+    model: &Model,
+    fault: &str,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> String {
+    let ns = model.metadata().xml_namespace.clone().unwrap_or_default();
+    format!(
+        "<ErrorResponse xmlns=\"{}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        escape_text(&ns),
+        escape_text(fault),
+        escape_text(code),
+        escape_text(message),
+        escape_text(request_id)
+    )
+}
