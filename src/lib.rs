@@ -6,6 +6,9 @@
 //! reference emulator ([`emulator`]) and the AWS-CLI-compatible client ([`client`]). Only
 //! `client` and `emulator` touch the network, and only behind the `net` feature.
 
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod client;
 pub mod model;
 pub mod secret;
 pub mod wire;

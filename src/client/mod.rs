@@ -1,0 +1,14 @@
+//! Talking to an endpoint: credentials, endpoint resolution, SigV4 signing and (with the `net`
+//! feature) the HTTP transport.
+
+mod credentials;
+#[cfg(feature = "net")]
+mod http;
+mod sign;
+
+pub use credentials::{
+    CredentialError, Credentials, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY,
+};
+#[cfg(feature = "net")]
+pub use http::{Client, RawRequest, RawResponse, Signing, TransportError};
+pub use sign::{Scope, SignError, sign_headers};
