@@ -9,6 +9,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod client;
+pub mod emulator;
 pub mod model;
 pub mod secret;
 pub mod wire;

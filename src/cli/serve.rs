@@ -1,11 +1,102 @@
-//! Placeholder: being written.
+//! `iam-contract serve`: runs the reference emulator as a standalone IAM endpoint on a loopback
+//! address until Ctrl-C.
+//!
+//! It prints the URL, the bootstrap user and its access key ID; it prints the secret only when
+//! it is AWS's documented example secret (a secret taken from the environment is the caller's
+//! own and is never echoed).
 
+use crate::client::EXAMPLE_SECRET_ACCESS_KEY;
+use crate::emulator::{self, Config, Fault};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
+/// Run the embedded reference emulator as a standalone IAM endpoint.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(
+    long_about = "Run the embedded reference emulator as a standalone IAM endpoint.
 
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("not implemented yet");
-    ExitCode::from(2)
+Speaks awsQuery on GET / and POST / (CreateUser, GetUser, DeleteUser, ListUsers, \
+CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey, GetAccessKeyLastUsed, and STS \
+GetCallerIdentity when the signing scope's service is sts) and verifies SigV4 (service iam, \
+region us-east-1). The bootstrap user may do everything; its key is AWS_ACCESS_KEY_ID / \
+AWS_SECRET_ACCESS_KEY when both are set, else AWS's documented example pair \
+AKIAIOSFODNN7EXAMPLE. Listens on loopback only and runs until Ctrl-C."
+)]
+pub struct Args {
+    /// Loopback address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Break on purpose (repeatable); see --list-faults.
+    #[arg(long = "fault", value_name = "NAME")]
+    pub faults: Vec<Fault>,
+    /// Print every fault with a one-line description and exit.
+    #[arg(long)]
+    pub list_faults: bool,
+    /// Name of the bootstrap user.
+    #[arg(long, default_value = emulator::DEFAULT_BOOTSTRAP_USER, value_name = "NAME")]
+    pub bootstrap_user: String,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    if args.list_faults {
+        let width = Fault::all()
+            .iter()
+            .map(|f| f.name().len())
+            .max()
+            .unwrap_or(0);
+        for f in Fault::all() {
+            println!("{:width$}  {}", f.name(), f.description());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut config = Config::from_env();
+    config.listen = Some(args.listen);
+    config.bootstrap_user = args.bootstrap_user;
+    for f in args.faults {
+        config.faults.insert(f);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let running = match emulator::start(config).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let creds = running.credentials();
+        println!("{}", running.url());
+        eprintln!(
+            "iam-contract emulator listening on {} (Ctrl-C to stop)",
+            running.url()
+        );
+        eprintln!("bootstrap user: {}", running.emulator().bootstrap_user());
+        eprintln!("AWS_ACCESS_KEY_ID={}", creds.access_key_id);
+        if creds.secret_access_key.expose() == EXAMPLE_SECRET_ACCESS_KEY {
+            eprintln!("AWS_SECRET_ACCESS_KEY={EXAMPLE_SECRET_ACCESS_KEY}");
+        } else {
+            eprintln!("AWS_SECRET_ACCESS_KEY=(from the environment, not shown)");
+        }
+        let faults: Vec<&str> = running
+            .emulator()
+            .faults()
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        if !faults.is_empty() {
+            eprintln!("faults: {}", faults.join(", "));
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        running.shutdown().await;
+        ExitCode::SUCCESS
+    })
 }

@@ -1,0 +1,152 @@
+//! Fault injection: the named ways the emulator can be told to break on purpose.
+//!
+//! Each fault breaks exactly one contract rule (or a small family of them) so that the contract
+//! suite can prove every rule fails when it should. Names are stable: the suite, `serve --fault`
+//! and the README refer to them. This module only names and parses faults; the handler and the
+//! store apply them.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! faults {
+    ($( $variant:ident = $name:literal : $desc:literal ),* $(,)?) => {
+        /// One deliberate deviation from the contract.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Fault { $($variant),* }
+
+        impl Fault {
+            const ALL: &'static [Fault] = &[$(Fault::$variant),*];
+
+            /// Every fault, in declaration order.
+            pub fn all() -> &'static [Fault] {
+                Self::ALL
+            }
+
+            /// The stable kebab-case name (`serve --fault NAME`).
+            pub fn name(self) -> &'static str {
+                match self { $(Fault::$variant => $name),* }
+            }
+
+            /// A one-line description of what the fault breaks.
+            pub fn description(self) -> &'static str {
+                match self { $(Fault::$variant => $desc),* }
+            }
+        }
+    };
+}
+
+faults! {
+    AcceptNonAsciiNames = "accept-non-ascii-names": "UserName pattern check uses Unicode \\w, so non-ASCII letters pass",
+    SkipLengthChecks = "skip-length-checks": "no minimum or maximum length validation",
+    SkipPatternCheck = "skip-pattern-check": "no regular-expression pattern validation",
+    ValidationAfterLookup = "validation-after-lookup": "existence is checked before validation: an invalid name that does not exist gives 404 NoSuchEntity",
+    NoKeyQuota = "no-key-quota": "no limit on access keys per user",
+    LowercaseStatus = "lowercase-status": "Status is \"active\" in CreateAccessKey and ListAccessKeys output",
+    ShortKeyId = "short-key-id": "access key IDs are 12 characters long",
+    NonAkiaKeyId = "non-akia-key-id": "access key IDs start with AKIB",
+    ShortSecret = "short-secret": "secret access keys are 20 characters long",
+    DropRequestId = "drop-request-id": "no RequestId in bodies and no x-amzn-RequestId header",
+    WrongNamespace = "wrong-namespace": "responses use a wrong XML namespace",
+    WrongErrorStatus = "wrong-error-status": "every error is returned with HTTP 400",
+    ErrorTypeReceiver = "error-type-receiver": "sender errors carry Type Receiver",
+    SecretInList = "secret-in-list": "ListAccessKeys includes each key's SecretAccessKey",
+    SkipAuth = "skip-auth": "no authentication: unsigned requests act as the bootstrap user",
+    AcceptWrongSignature = "accept-wrong-signature": "signatures are not checked (the key must still exist)",
+    InactiveKeysAuthenticate = "inactive-keys-authenticate": "Inactive keys can still sign requests",
+    ReuseKeyIds = "reuse-key-ids": "key IDs repeat: a deleted key's ID is handed out again",
+    RawXml = "raw-xml": "values are written into XML without escaping (e.g. the InvalidAction message), so & and < make ill-formed XML",
+    EchoWrongUsername = "echo-wrong-username": "the CreateAccessKey response's UserName is lowercased",
+    Random500 = "random-500": "about 1 request in 3 answers 500 ServiceFailure (deterministic from the RNG)",
+    Slow = "slow": "every response is delayed by 50 ms",
+    CaseSensitiveNames = "case-sensitive-names": "user names are unique case-sensitively",
+    DeleteUserWithKeys = "delete-user-with-keys": "DeleteUser succeeds while keys exist and removes them",
+    ImplicitUserBootstrap = "implicit-user-bootstrap": "no UserName always means the bootstrap user, whoever signs",
+    CreateDateChangesOnUpdate = "create-date-changes-on-update": "UpdateAccessKey resets the key's CreateDate",
+    BadCreateDate = "bad-create-date": "CreateDate is written as epoch seconds, not ISO 8601",
+    RaceQuota = "race-quota": "the key quota check and the insert are not atomic, so concurrent creates can exceed the quota",
+    UnknownAction500 = "unknown-action-500": "an unknown Action answers 500 instead of 400 InvalidAction",
+    AnyMethodMutates = "any-method-mutates": "methods other than GET and POST (PUT, DELETE, PATCH) are handled like POST",
+    SkewAccepted = "skew-accepted": "no clock-skew check on signed requests",
+    WrongScopeAccepted = "wrong-scope-accepted": "the service and region of the credential scope are not checked",
+    CrossUserAccess = "cross-user-access": "any authenticated user may manage any user's access keys",
+    VersionIgnored = "version-ignored": "the Version parameter is not checked",
+    RewordedErrors = "reworded-errors": "error messages are reworded (e.g. \"User nobody not found\")",
+    NoErrorEnvelope = "no-error-envelope": "errors keep their status but the body is the plain text \"error\"",
+    StaleLastUsed = "stale-last-used": "GetAccessKeyLastUsed reports a LastUsedDate for a key that was never used",
+    SecretReuse = "secret-reuse": "every new key gets the same secret as the previous key",
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A fault name that is not one of [`Fault::all`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault {name:?} (--list-faults lists them)")]
+pub struct UnknownFault {
+    pub name: String,
+}
+
+impl FromStr for Fault {
+    type Err = UnknownFault;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Fault::all()
+            .iter()
+            .copied()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| UnknownFault { name: s.to_owned() })
+    }
+}
+
+/// A set of faults as a bit set, so that the hot path tests membership without hashing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultSet(u64);
+
+impl FaultSet {
+    pub fn contains(&self, f: Fault) -> bool {
+        self.0 & (1u64 << f as u32) != 0
+    }
+
+    pub fn insert(&mut self, f: Fault) {
+        self.0 |= 1u64 << f as u32;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// The faults in the set, in declaration order.
+    pub fn iter(&self) -> impl Iterator<Item = Fault> + '_ {
+        Fault::all().iter().copied().filter(|f| self.contains(*f))
+    }
+}
+
+impl FromIterator<Fault> for FaultSet {
+    fn from_iter<I: IntoIterator<Item = Fault>>(iter: I) -> Self {
+        let mut s = FaultSet::default();
+        for f in iter {
+            s.insert(f);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_fit_the_bit_set() {
+        assert!(Fault::all().len() <= 64);
+        for f in Fault::all() {
+            assert_eq!(f.name().parse::<Fault>(), Ok(*f));
+            assert!(!f.description().is_empty());
+            let s: FaultSet = [*f].into_iter().collect();
+            assert_eq!(s.iter().collect::<Vec<_>>(), vec![*f]);
+        }
+        assert!("no-such-fault".parse::<Fault>().is_err());
+    }
+}

@@ -1,0 +1,1023 @@
+//! The emulator's request handler: plain HTTP request in, plain HTTP response out.
+//!
+//! [`Emulator::handle`] parses the awsQuery protocol (form body for `POST`, query string for
+//! `GET`), verifies SigV4, authorizes, validates input against the model (AWS wording from
+//! [`crate::model::aws_validation_message`]), dispatches to the [`Store`] and encodes XML with
+//! [`crate::wire`]. It does no IO: time and randomness come from the [`Config`], and the only
+//! waiting it ever does is the `race-quota` fault's deliberate 2 ms sleep. The store lock is
+//! never held during signature crypto or XML encoding.
+//!
+//! Documented choices: a duplicate parameter's first occurrence wins; for `POST`, a parameter
+//! in the body wins over the same parameter in the query string; more than the allowed clock
+//! skew is `400 RequestExpired`; methods other than `GET` and `POST` are `405` and never
+//! change state; bodies over the limit are `413 RequestEntityTooLarge`.
+
+use super::fault::{Fault, FaultSet};
+use super::sigv4::{self, Parsed, Signable};
+use super::store::{Key, Policy, Store, StoreError, User};
+use super::{ACCOUNT_ID, Clock, Config, EmulatorError, REGION};
+use crate::client::Credentials;
+use crate::model::{Constraint, Model, ShapeKind, aws_validation_message, validate_input};
+use crate::secret::Secret;
+use crate::wire::{decode_form, encode_error, encode_success, escape_text};
+use rand::{RngCore, SeedableRng};
+use serde_json::{Map, Value, json};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+const STS_VERSION: &str = "2011-06-15";
+/// The namespace the `wrong-namespace` fault writes instead of the right one.
+const WRONG_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-09/";
+const SLOW_DELAY: Duration = Duration::from_millis(50);
+const RACE_WINDOW: Duration = Duration::from_millis(2);
+const KEY_ACTIONS: [&str; 5] = [
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "GetAccessKeyLastUsed",
+];
+
+/// An HTTP request as the handler sees it. `path_and_query` starts with `/`; header names
+/// may be in any case.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path_and_query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// An HTTP response. `delay` is how long the adapter should wait before sending it (the
+/// `slow` fault); the handler itself never sleeps for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub delay: Duration,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// An error answer before encoding.
+#[derive(Debug)]
+struct ApiError {
+    status: u16,
+    sender: bool,
+    code: String,
+    message: String,
+}
+
+/// Who signed the request.
+struct Caller {
+    /// The user's lookup key in the store.
+    owner: String,
+    key_id: Option<String>,
+    service: &'static str,
+}
+
+/// What a successful call returns, encoded after the lock is released.
+enum Output {
+    Iam {
+        op: &'static str,
+        value: Value,
+        /// Secrets to inject into ListAccessKeys (the `secret-in-list` fault).
+        leaked: Vec<(String, Secret)>,
+    },
+    CallerIdentity {
+        arn: String,
+        user_id: String,
+    },
+}
+
+/// Decoded parameters: body pairs first (they win for `POST`), then query pairs; the first
+/// occurrence of a name wins.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The emulator: state plus configuration. Share it behind an `Arc`; [`Emulator::handle`]
+/// takes `&self` and is safe to call from many threads.
+pub struct Emulator {
+    model: &'static Model,
+    faults: FaultSet,
+    clock: Arc<dyn Clock>,
+    /// Present when seeded: every draw then comes from this one generator. Otherwise each
+    /// thread uses rand's OS-seeded CSPRNG and no lock is taken for randomness.
+    seeded: Option<Mutex<rand::rngs::StdRng>>,
+    state: Mutex<Store>,
+    bootstrap: Credentials,
+    bootstrap_name: String,
+    bootstrap_folded: String,
+    max_body: usize,
+    skew: Duration,
+    iam_namespace: String,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("faults", &self.faults.iter().collect::<Vec<_>>())
+            .field("bootstrap_user", &self.bootstrap_name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn iso8601(t: SystemTime) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from(t)
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
+fn epoch_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn user_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT_ID}:user/{name}")
+}
+
+/// Runs `f` with the seeded generator if there is one, else with rand's thread-local
+/// OS-seeded CSPRNG.
+fn draw<R>(seeded: &Option<Mutex<rand::rngs::StdRng>>, f: impl FnOnce(&mut dyn RngCore) -> R) -> R {
+    match seeded {
+        Some(m) => f(&mut *m.lock().unwrap_or_else(|e| e.into_inner())),
+        None => f(&mut rand::rng()),
+    }
+}
+
+/// Undoes what the XML encoder escaped, for the `raw-xml` fault.
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+impl Emulator {
+    /// Sets up an emulator with the bootstrap user and its key.
+    pub fn new(config: Config) -> Result<Emulator, EmulatorError> {
+        let model = Model::embedded();
+        let name = config.bootstrap_user.clone();
+        let violations: Vec<_> = validate_input(model, "CreateUser", &json!({ "UserName": name }))
+            .into_iter()
+            .filter(|v| v.constraint.service_side())
+            .collect();
+        if !violations.is_empty() {
+            return Err(EmulatorError::BadBootstrapUser {
+                reason: aws_validation_message(model, &violations),
+                name,
+            });
+        }
+        let id = &config.bootstrap_credentials.access_key_id;
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(EmulatorError::BadBootstrapKey { id: id.clone() });
+        }
+        let f = config.faults;
+        let policy = Policy {
+            key_prefix: if f.contains(Fault::NonAkiaKeyId) {
+                "AKIB"
+            } else {
+                "AKIA"
+            },
+            key_body_len: if f.contains(Fault::ShortKeyId) { 8 } else { 16 },
+            secret_len: if f.contains(Fault::ShortSecret) {
+                20
+            } else {
+                model.facts().aws_profile.secret_access_key.length
+            },
+            reuse_key_ids: f.contains(Fault::ReuseKeyIds),
+            secret_reuse: f.contains(Fault::SecretReuse),
+            fold_case: !f.contains(Fault::CaseSensitiveNames),
+            quota: model.facts().key_quota(),
+            enforce_quota: !f.contains(Fault::NoKeyQuota),
+            max_users: config.max_users.max(1),
+            max_keys: config.max_keys.max(1),
+        };
+        let seeded = config
+            .seed
+            .map(|s| Mutex::new(rand::rngs::StdRng::seed_from_u64(s)));
+        let now = config.clock.now();
+        let bootstrap = config.bootstrap_credentials.clone();
+        let mut store = draw(&seeded, |r| Store::new(policy, r));
+        let bootstrap_folded = store.fold(&name);
+        draw(&seeded, |r| {
+            store.create_user(&name, "/", now, r).map(|_| ())
+        })
+        .and_then(|_| {
+            store.insert_key_with(
+                &bootstrap_folded,
+                bootstrap.access_key_id.clone(),
+                bootstrap.secret_access_key.clone(),
+                now,
+            )
+        })
+        .expect("a fresh store accepts the bootstrap user and key");
+        Ok(Emulator {
+            model,
+            faults: f,
+            clock: config.clock.clone(),
+            seeded,
+            state: Mutex::new(store),
+            bootstrap,
+            bootstrap_name: name,
+            bootstrap_folded,
+            max_body: config.max_body_bytes,
+            skew: Duration::from_secs(model.facts().limits.clock_skew_seconds.value),
+            iam_namespace: model.metadata().xml_namespace.clone().unwrap_or_default(),
+        })
+    }
+
+    /// The bootstrap user's credentials.
+    pub fn credentials(&self) -> &Credentials {
+        &self.bootstrap
+    }
+
+    pub fn bootstrap_user(&self) -> &str {
+        &self.bootstrap_name
+    }
+
+    pub fn faults(&self) -> FaultSet {
+        self.faults
+    }
+
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body
+    }
+
+    /// Whether [`Emulator::handle`] may block the calling thread (the `race-quota` fault
+    /// sleeps inside it), so an async adapter should call it on a blocking thread.
+    pub fn may_block(&self) -> bool {
+        self.faults.contains(Fault::RaceQuota)
+    }
+
+    /// The answer to a request whose body is over the limit, for adapters that stop reading
+    /// such a body before it is complete.
+    pub fn payload_too_large(&self) -> HttpResponse {
+        let rid = self.request_id();
+        let mut r = self.error_response(false, &rid, self.too_large());
+        if self.faults.contains(Fault::Slow) {
+            r.delay = SLOW_DELAY;
+        }
+        r
+    }
+
+    /// A `500 ServiceFailure` answer, for adapters whose call into the handler failed.
+    pub fn service_failure(&self) -> HttpResponse {
+        let rid = self.request_id();
+        self.error_response(false, &rid, self.fact("service-failure", &[]))
+    }
+
+    fn too_large(&self) -> ApiError {
+        ApiError {
+            status: 413,
+            sender: true,
+            code: "RequestEntityTooLarge".into(),
+            message: format!("Request body must be at most {} bytes.", self.max_body),
+        }
+    }
+
+    fn has(&self, f: Fault) -> bool {
+        self.faults.contains(f)
+    }
+
+    fn with_rng<R>(&self, f: impl FnOnce(&mut dyn RngCore) -> R) -> R {
+        draw(&self.seeded, f)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn request_id(&self) -> String {
+        let mut b = [0u8; 16];
+        self.with_rng(|r| r.fill_bytes(&mut b));
+        uuid::Builder::from_random_bytes(b).into_uuid().to_string()
+    }
+
+    /// Handles one request. Never panics on any input; every answer except the
+    /// `no-error-envelope` fault's is well-formed XML.
+    pub fn handle(&self, req: &HttpRequest) -> HttpResponse {
+        let rid = self.request_id();
+        let mut sts = false;
+        let mut resp = match self.process(req, &mut sts) {
+            Ok(out) => self.success_response(&rid, out),
+            Err(e) => self.error_response(sts, &rid, e),
+        };
+        if req.method != "GET" && req.method != "POST" && !self.has(Fault::AnyMethodMutates) {
+            resp.headers.push(("allow".into(), "GET, POST".into()));
+        }
+        if self.has(Fault::Slow) {
+            resp.delay = SLOW_DELAY;
+        }
+        resp
+    }
+
+    fn fact(&self, id: &str, args: &[(&str, &str)]) -> ApiError {
+        let f = self.model.facts().error(id);
+        let message = if self.has(Fault::RewordedErrors) {
+            reword(id, args, &f.code)
+        } else {
+            f.render(args)
+        };
+        ApiError {
+            status: f.status,
+            sender: f.fault == "Sender",
+            code: f.code.clone(),
+            message,
+        }
+    }
+
+    fn store_error(&self, e: StoreError) -> ApiError {
+        match e {
+            StoreError::NoSuchUser(n) => self.fact("no-such-user", &[("name", &n)]),
+            StoreError::NoSuchKey(id) => self.fact("no-such-key", &[("id", &id)]),
+            StoreError::UserExists(n) => self.fact("user-exists", &[("name", &n)]),
+            StoreError::KeyQuota(q) => self.fact("key-quota", &[("quota", &q.to_string())]),
+            StoreError::DeleteConflict => self.fact("delete-conflict", &[]),
+            StoreError::TooManyUsers(n) => ApiError {
+                status: 409,
+                sender: true,
+                code: "LimitExceeded".into(),
+                message: format!("Cannot exceed quota for UsersPerAccount: {n}"),
+            },
+            StoreError::TooManyKeys(n) => ApiError {
+                status: 409,
+                sender: true,
+                code: "LimitExceeded".into(),
+                message: format!("Cannot exceed quota for AccessKeysPerAccount: {n}"),
+            },
+        }
+    }
+
+    fn process(&self, req: &HttpRequest, sts: &mut bool) -> Result<Output, ApiError> {
+        if req.body.len() > self.max_body {
+            return Err(self.too_large());
+        }
+        if self.has(Fault::Random500) && self.with_rng(|r| r.next_u32() % 3 == 0) {
+            return Err(self.fact("service-failure", &[]));
+        }
+        let mutating_method = match req.method.as_str() {
+            "POST" => true,
+            "GET" => false,
+            _ if self.has(Fault::AnyMethodMutates) => true,
+            other => {
+                return Err(ApiError {
+                    status: 405,
+                    sender: true,
+                    code: "MethodNotAllowed".into(),
+                    message: format!(
+                        "The method {} is not allowed; use GET or POST.",
+                        other.chars().take(32).collect::<String>()
+                    ),
+                });
+            }
+        };
+        let (path, raw_query) = match req.path_and_query.split_once('?') {
+            Some((p, q)) => (p, q),
+            None => (req.path_and_query.as_str(), ""),
+        };
+        let malformed = |what: &str| ApiError {
+            status: 400,
+            sender: true,
+            code: "MalformedQueryString".into(),
+            message: format!("The {what} is not valid UTF-8 after percent-decoding."),
+        };
+        let query = decode_form(raw_query.as_bytes()).map_err(|_| malformed("query string"))?;
+        let form_body = req
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .is_none_or(|(_, v)| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        let mut pairs = if mutating_method && form_body {
+            decode_form(&req.body).map_err(|_| malformed("request body"))?
+        } else {
+            Vec::new()
+        };
+        let signable = Signable {
+            method: &req.method,
+            path,
+            raw_query,
+            headers: &req.headers,
+            body: &req.body,
+        };
+        let caller = self.authenticate(&signable, &query, sts)?;
+        pairs.extend(query);
+        let params = Params(pairs);
+        if let Some(k) = &caller.key_id {
+            let now = self.clock.now();
+            self.lock().record_use(k, now, caller.service, REGION);
+        }
+
+        let version = params.get("Version");
+        if caller.service == "sts" {
+            let Some(action) = params.get("Action") else {
+                return Err(self.fact("missing-action", &[]));
+            };
+            let version_ok = self.has(Fault::VersionIgnored) || version == Some(STS_VERSION);
+            if action != "GetCallerIdentity" || !version_ok {
+                return Err(self.invalid_action(action, version));
+            }
+            let st = self.lock();
+            let user = st
+                .user_by_key(&caller.owner)
+                .ok_or_else(|| self.fact("invalid-client-token-id", &[]))?;
+            return Ok(Output::CallerIdentity {
+                arn: user_arn(&user.name),
+                user_id: user.id.clone(),
+            });
+        }
+        let Some(action) = params.get("Action") else {
+            return Err(self.fact("missing-action", &[]));
+        };
+        let Some(op) = self.model.operation(action) else {
+            if self.has(Fault::UnknownAction500) {
+                return Err(self.fact("service-failure", &[]));
+            }
+            return Err(self.invalid_action(action, version));
+        };
+        if !self.has(Fault::VersionIgnored)
+            && version != Some(self.model.metadata().api_version.as_str())
+        {
+            return Err(self.invalid_action(action, version));
+        }
+        self.dispatch(op_name(&op.name), &params, &caller)
+    }
+
+    fn invalid_action(&self, action: &str, version: Option<&str>) -> ApiError {
+        self.fact(
+            "invalid-action",
+            &[
+                ("action", action),
+                ("version", version.unwrap_or("NO_VERSION_SPECIFIED")),
+            ],
+        )
+    }
+
+    fn authenticate(
+        &self,
+        req: &Signable<'_>,
+        query: &[(String, String)],
+        sts: &mut bool,
+    ) -> Result<Caller, ApiError> {
+        let parsed = sigv4::parse(req.headers, query);
+        if let Parsed::Signed(c) = &parsed {
+            *sts = c.service == "sts";
+        }
+        let service = if *sts { "sts" } else { "iam" };
+        if self.has(Fault::SkipAuth) {
+            // A known signer is still honoured; anything else is the bootstrap user.
+            let owner = match &parsed {
+                Parsed::Signed(c) => self.lock().key(&c.key_id).map(|k| k.owner.clone()),
+                _ => None,
+            };
+            return Ok(Caller {
+                owner: owner.unwrap_or_else(|| self.bootstrap_folded.clone()),
+                key_id: None,
+                service,
+            });
+        }
+        let claims = match parsed {
+            Parsed::Missing => return Err(self.fact("missing-authentication-token", &[])),
+            Parsed::Malformed(detail) => {
+                return Err(self.fact("incomplete-signature", &[("detail", &detail)]));
+            }
+            Parsed::Signed(c) => c,
+        };
+        let mismatch = |detail: Option<String>| {
+            let mut e = self.fact("signature-does-not-match", &[]);
+            if let Some(d) = detail {
+                e.message = d;
+            }
+            e
+        };
+        if !self.has(Fault::WrongScopeAccepted) {
+            if claims.service != "iam" && claims.service != "sts" {
+                return Err(mismatch(Some(format!(
+                    "Credential should be scoped to correct service: '{}'. ",
+                    self.model.metadata().signing_name
+                ))));
+            }
+            if claims.region != REGION {
+                return Err(mismatch(Some(format!(
+                    "Credential should be scoped to a valid region, not '{}'. ",
+                    claims.region.chars().take(64).collect::<String>()
+                ))));
+            }
+        }
+        if claims.terminator != "aws4_request" {
+            return Err(mismatch(Some(
+                "Credential should be scoped with a valid terminator: 'aws4_request'".into(),
+            )));
+        }
+        if claims.has_session_token {
+            return Err(self.fact("invalid-client-token-id", &[]));
+        }
+        let Some(signed_at) = sigv4::parse_amz_date(&claims.amz_date) else {
+            return Err(self.fact(
+                "incomplete-signature",
+                &[(
+                    "detail",
+                    "Date must be in ISO-8601 'basic format'. Got an invalid X-Amz-Date.",
+                )],
+            ));
+        };
+        if !claims.amz_date.starts_with(&claims.scope_date) {
+            return Err(mismatch(Some(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.".into(),
+            )));
+        }
+        let (owner, secret, status) = {
+            let st = self.lock();
+            match st.key(&claims.key_id) {
+                Some(k) => (k.owner.clone(), k.secret.clone(), k.status.clone()),
+                None => return Err(self.fact("invalid-client-token-id", &[])),
+            }
+        };
+        if status != "Active" && !self.has(Fault::InactiveKeysAuthenticate) {
+            return Err(self.fact("invalid-client-token-id", &[]));
+        }
+        if !self.has(Fault::SkewAccepted) {
+            let now = self.clock.now();
+            let expired = match claims.presigned {
+                Some(Some(expires)) => {
+                    now > signed_at + Duration::from_secs(expires.min(604_800))
+                        || signed_at > now + self.skew
+                }
+                _ => {
+                    let diff = match now.duration_since(signed_at) {
+                        Ok(d) => d,
+                        Err(e) => e.duration(),
+                    };
+                    diff > self.skew
+                }
+            };
+            if expired {
+                return Err(self.fact("request-expired", &[]));
+            }
+        }
+        if !self.has(Fault::AcceptWrongSignature) && !sigv4::verify(&claims, secret.expose(), req) {
+            return Err(mismatch(None));
+        }
+        Ok(Caller {
+            owner,
+            key_id: Some(claims.key_id),
+            service,
+        })
+    }
+
+    /// The input as a JSON object of the members the operation's input shape knows, after
+    /// validation. Violations the service enforces (and type errors) are `ValidationError`.
+    fn validate(&self, op: &str, params: &Params) -> Result<Map<String, Value>, ApiError> {
+        let mut obj = Map::new();
+        if let Some(shape) = self.model.operation(op).and_then(|o| o.input.as_deref()) {
+            for (m, s, _) in self.model.members(shape) {
+                let Some(v) = params.get(&m.name) else {
+                    continue;
+                };
+                let val = match s.kind {
+                    ShapeKind::Integer { .. } | ShapeKind::Long { .. } => v
+                        .parse::<i64>()
+                        .map(Value::from)
+                        .unwrap_or_else(|_| Value::String(v.to_owned())),
+                    ShapeKind::Boolean => match v {
+                        "true" => Value::Bool(true),
+                        "false" => Value::Bool(false),
+                        _ => Value::String(v.to_owned()),
+                    },
+                    _ => Value::String(v.to_owned()),
+                };
+                obj.insert(m.name.clone(), val);
+            }
+        }
+        let value = Value::Object(obj);
+        let mut violations: Vec<_> = validate_input(self.model, op, &value)
+            .into_iter()
+            .filter(|v| {
+                v.constraint.service_side() || matches!(v.constraint, Constraint::Type { .. })
+            })
+            .collect();
+        if self.has(Fault::SkipLengthChecks) {
+            violations.retain(|v| {
+                !matches!(
+                    v.constraint,
+                    Constraint::LengthMin { .. } | Constraint::LengthMax { .. }
+                )
+            });
+        }
+        if self.has(Fault::SkipPatternCheck) {
+            violations.retain(|v| !matches!(v.constraint, Constraint::Pattern { .. }));
+        }
+        if self.has(Fault::AcceptNonAsciiNames) {
+            violations.retain(|v| match &v.constraint {
+                Constraint::Pattern { pattern } if v.member == "UserName" => {
+                    // The same model pattern with Rust's default Unicode classes: the bug
+                    // the fault stands for.
+                    let unicode = regex::Regex::new(&format!("^(?:{pattern})$"));
+                    let s = value.get("UserName").and_then(Value::as_str).unwrap_or("");
+                    !unicode.map(|r| r.is_match(s)).unwrap_or(false)
+                }
+                _ => true,
+            });
+        }
+        if !violations.is_empty() {
+            let mut e = self.fact("validation", &[]);
+            if !self.has(Fault::RewordedErrors) {
+                e.message = aws_validation_message(self.model, &violations);
+            }
+            return Err(e);
+        }
+        match value {
+            Value::Object(o) => Ok(o),
+            _ => Ok(Map::new()),
+        }
+    }
+
+    fn date(&self, t: SystemTime) -> String {
+        if self.has(Fault::BadCreateDate) {
+            epoch_secs(t).to_string()
+        } else {
+            iso8601(t)
+        }
+    }
+
+    fn user_value(&self, u: &User) -> Value {
+        json!({
+            "Path": u.path,
+            "UserName": u.name,
+            "UserId": u.id,
+            "Arn": user_arn(&u.name),
+            "CreateDate": self.date(u.created),
+        })
+    }
+
+    fn status_out(&self, s: &str) -> String {
+        if self.has(Fault::LowercaseStatus) {
+            s.to_lowercase()
+        } else {
+            s.to_owned()
+        }
+    }
+
+    fn key_metadata(&self, k: &Key, user: &str) -> Value {
+        json!({
+            "UserName": user,
+            "AccessKeyId": k.id,
+            "Status": self.status_out(&k.status),
+            "CreateDate": self.date(k.created),
+        })
+    }
+
+    /// May `caller` perform `action` on the user named `target`?
+    fn authorize(
+        &self,
+        st: &Store,
+        caller: &User,
+        caller_folded: &str,
+        action: &str,
+        target: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if caller_folded == self.bootstrap_folded {
+            return Ok(());
+        }
+        let is_key_action = KEY_ACTIONS.contains(&action);
+        let allowed = match target {
+            Some(t) if is_key_action || action == "GetUser" => {
+                st.fold(t) == caller_folded || (is_key_action && self.has(Fault::CrossUserAccess))
+            }
+            _ => false,
+        };
+        if allowed {
+            return Ok(());
+        }
+        let resource = user_arn(target.unwrap_or(""));
+        Err(self.fact(
+            "access-denied",
+            &[
+                ("arn", &user_arn(&caller.name)),
+                ("action", action),
+                ("resource", &resource),
+            ],
+        ))
+    }
+
+    fn dispatch(
+        &self,
+        op: &'static str,
+        params: &Params,
+        caller: &Caller,
+    ) -> Result<Output, ApiError> {
+        if self.has(Fault::ValidationAfterLookup)
+            && op != "CreateUser"
+            && let Some(name) = params.get("UserName")
+            && self.lock().user(name).is_none()
+        {
+            return Err(self.fact("no-such-user", &[("name", name)]));
+        }
+        let input = self.validate(op, params)?;
+        let s = |k: &str| input.get(k).and_then(Value::as_str);
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let Some(me) = st.user_by_key(&caller.owner).cloned() else {
+            return Err(self.fact("invalid-client-token-id", &[]));
+        };
+        // No UserName means the signing user (or, with the fault, always the bootstrap user).
+        let implicit = if self.has(Fault::ImplicitUserBootstrap) {
+            self.bootstrap_name.clone()
+        } else {
+            me.name.clone()
+        };
+        let target = s("UserName").map(str::to_owned).unwrap_or(implicit);
+        let ok = |value: Value| {
+            Ok(Output::Iam {
+                op,
+                value,
+                leaked: Vec::new(),
+            })
+        };
+        let se = |e| self.store_error(e);
+        match op {
+            "CreateUser" => {
+                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                let path = s("Path").unwrap_or("/").to_owned();
+                let user = self
+                    .with_rng(|r| st.create_user(&target, &path, now, r).map(|u| u.clone()))
+                    .map_err(se)?;
+                ok(json!({ "User": self.user_value(&user) }))
+            }
+            "GetUser" => {
+                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                let user = st
+                    .user(&target)
+                    .ok_or(StoreError::NoSuchUser(target.clone()));
+                ok(json!({ "User": self.user_value(user.map_err(se)?) }))
+            }
+            "DeleteUser" => {
+                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                st.delete_user(&target, self.has(Fault::DeleteUserWithKeys))
+                    .map_err(se)?;
+                ok(json!({}))
+            }
+            "ListUsers" => {
+                self.authorize(&st, &me, &caller.owner, op, None)?;
+                let prefix = s("PathPrefix").unwrap_or("/");
+                let max = input.get("MaxItems").and_then(Value::as_i64).unwrap_or(100) as usize;
+                let marker = s("Marker");
+                let mut users = Vec::new();
+                let mut next = None;
+                for (folded, u) in st.users() {
+                    if marker.is_some_and(|m| folded.as_str() < m) || !u.path.starts_with(prefix) {
+                        continue;
+                    }
+                    if users.len() == max {
+                        next = Some(folded.clone());
+                        break;
+                    }
+                    users.push(self.user_value(u));
+                }
+                let mut v = json!({ "Users": users, "IsTruncated": next.is_some() });
+                if let Some(m) = next {
+                    v["Marker"] = Value::String(m);
+                }
+                ok(v)
+            }
+            "CreateAccessKey" => {
+                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                let user = st
+                    .user(&target)
+                    .ok_or(StoreError::NoSuchUser(target.clone()))
+                    .map_err(se)?;
+                let (folded, name) = (st.fold(&user.name), user.name.clone());
+                let key = if self.has(Fault::RaceQuota) {
+                    // The bug: check, let go of the lock, then insert unconditionally.
+                    st.check_quota(&folded).map_err(se)?;
+                    drop(st);
+                    std::thread::sleep(RACE_WINDOW);
+                    let mut st = self.lock();
+                    self.with_rng(|r| st.insert_key(&folded, now, r))
+                } else {
+                    self.with_rng(|r| st.create_key(&folded, now, r))
+                }
+                .map_err(se)?;
+                let shown = if self.has(Fault::EchoWrongUsername) {
+                    name.to_lowercase()
+                } else {
+                    name
+                };
+                ok(json!({ "AccessKey": {
+                    "UserName": shown,
+                    "AccessKeyId": key.id,
+                    "Status": self.status_out(&key.status),
+                    "SecretAccessKey": key.secret.expose(),
+                    "CreateDate": self.date(key.created),
+                }}))
+            }
+            "ListAccessKeys" => {
+                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                let user = st
+                    .user(&target)
+                    .ok_or(StoreError::NoSuchUser(target.clone()))
+                    .map_err(se)?;
+                let mut list = Vec::new();
+                let mut leaked = Vec::new();
+                for id in &user.keys {
+                    if let Some(k) = st.key(id) {
+                        list.push(self.key_metadata(k, &user.name));
+                        if self.has(Fault::SecretInList) {
+                            leaked.push((k.id.clone(), k.secret.clone()));
+                        }
+                    }
+                }
+                Ok(Output::Iam {
+                    op,
+                    value: json!({ "AccessKeyMetadata": list, "IsTruncated": false }),
+                    leaked,
+                })
+            }
+            "UpdateAccessKey" | "DeleteAccessKey" => {
+                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                let id = s("AccessKeyId").unwrap_or_default();
+                let folded = st.fold(&target);
+                if st.user_by_key(&folded).is_none() {
+                    return Err(se(StoreError::NoSuchUser(target)));
+                }
+                if op == "UpdateAccessKey" {
+                    let status = s("Status").unwrap_or("Active");
+                    let reset = self.has(Fault::CreateDateChangesOnUpdate).then_some(now);
+                    st.update_key(&folded, id, status, reset).map_err(se)?;
+                } else {
+                    st.delete_key(&folded, id).map_err(se)?;
+                }
+                ok(json!({}))
+            }
+            "GetAccessKeyLastUsed" => {
+                let id = s("AccessKeyId").unwrap_or_default();
+                let key = st
+                    .key(id)
+                    .ok_or(StoreError::NoSuchKey(id.to_owned()))
+                    .map_err(se)?;
+                let owner = st
+                    .user_by_key(&key.owner)
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default();
+                self.authorize(&st, &me, &caller.owner, op, Some(&owner))?;
+                let last = match (&key.last_used, self.has(Fault::StaleLastUsed)) {
+                    (Some(l), _) => json!({
+                        "LastUsedDate": iso8601(l.at),
+                        "ServiceName": l.service,
+                        "Region": l.region,
+                    }),
+                    (None, true) => json!({
+                        "LastUsedDate": iso8601(key.created),
+                        "ServiceName": "iam",
+                        "Region": REGION,
+                    }),
+                    (None, false) => json!({ "ServiceName": "N/A", "Region": "N/A" }),
+                };
+                ok(json!({ "UserName": owner, "AccessKeyLastUsed": last }))
+            }
+            _ => Err(self.invalid_action(op, Some(&self.model.metadata().api_version))),
+        }
+    }
+
+    fn finish(&self, status: u16, rid: &str, mut body: String, content_type: &str) -> HttpResponse {
+        if self.has(Fault::RawXml) {
+            body = unescape(&body);
+        }
+        if self.has(Fault::WrongNamespace) {
+            body = body
+                .replace(&self.iam_namespace, WRONG_NAMESPACE)
+                .replace(STS_NAMESPACE, WRONG_NAMESPACE);
+        }
+        let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
+        if self.has(Fault::DropRequestId) {
+            body = body
+                .replace(
+                    &format!("<ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata>"),
+                    "",
+                )
+                .replace(&format!("<RequestId>{rid}</RequestId>"), "");
+        } else {
+            headers.push(("x-amzn-RequestId".to_owned(), rid.to_owned()));
+        }
+        HttpResponse {
+            status,
+            headers,
+            body: body.into_bytes(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn success_response(&self, rid: &str, out: Output) -> HttpResponse {
+        let body = match out {
+            Output::Iam { op, value, leaked } => {
+                let mut body = encode_success(self.model, op, &value, rid);
+                for (id, secret) in leaked {
+                    let tag = format!("<AccessKeyId>{id}</AccessKeyId>");
+                    body = body.replace(
+                        &tag,
+                        &format!(
+                            "{tag}<SecretAccessKey>{}</SecretAccessKey>",
+                            escape_text(secret.expose())
+                        ),
+                    );
+                }
+                body
+            }
+            Output::CallerIdentity { arn, user_id } => format!(
+                "<GetCallerIdentityResponse xmlns=\"{STS_NAMESPACE}\"><GetCallerIdentityResult><Arn>{}</Arn><UserId>{}</UserId><Account>{ACCOUNT_ID}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+                escape_text(&arn),
+                escape_text(&user_id)
+            ),
+        };
+        self.finish(200, rid, body, "text/xml")
+    }
+
+    fn error_response(&self, sts: bool, rid: &str, e: ApiError) -> HttpResponse {
+        let status = if self.has(Fault::WrongErrorStatus) {
+            400
+        } else {
+            e.status
+        };
+        if self.has(Fault::NoErrorEnvelope) {
+            let mut r = self.finish(status, rid, String::new(), "text/plain");
+            r.body = b"error".to_vec();
+            return r;
+        }
+        let fault = if e.sender && !self.has(Fault::ErrorTypeReceiver) {
+            "Sender"
+        } else {
+            "Receiver"
+        };
+        let mut body = encode_error(self.model, fault, &e.code, &e.message, rid);
+        if sts {
+            body = body.replacen(&self.iam_namespace, STS_NAMESPACE, 1);
+        }
+        self.finish(status, rid, body, "text/xml")
+    }
+}
+
+/// The operation names the dispatcher knows, as static strings.
+fn op_name(name: &str) -> &'static str {
+    const OPS: [&str; 9] = [
+        "CreateUser",
+        "GetUser",
+        "DeleteUser",
+        "ListUsers",
+        "CreateAccessKey",
+        "ListAccessKeys",
+        "UpdateAccessKey",
+        "DeleteAccessKey",
+        "GetAccessKeyLastUsed",
+    ];
+    OPS.iter().copied().find(|o| *o == name).unwrap_or("")
+}
+
+/// The `reworded-errors` fault's messages: the same meaning in other words.
+fn reword(id: &str, args: &[(&str, &str)], code: &str) -> String {
+    let arg = |k: &str| {
+        args.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| *v)
+            .unwrap_or("")
+    };
+    match id {
+        "no-such-user" => format!("User {} not found", arg("name")),
+        "no-such-key" => format!("Access key {} not found", arg("id")),
+        "key-quota" => "Too many access keys for this user".into(),
+        "user-exists" => format!("User {} exists already", arg("name")),
+        "delete-conflict" => "The user still has access keys".into(),
+        "access-denied" => "Access denied".into(),
+        "validation" => "Invalid input".into(),
+        _ => format!("Request failed ({code})"),
+    }
+}
