@@ -16,15 +16,43 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create an access key, like `aws iam create-access-key`.
+    #[command(long_about = cli::create_access_key::LONG_ABOUT)]
     CreateAccessKey(cli::create_access_key::Args),
     /// Run the embedded reference emulator as a standalone IAM endpoint.
     Serve(cli::serve::Args),
+    /// Judge an endpoint (default: the embedded emulator) against the contract.
+    Check(cli::check::Args),
+    /// List the rule catalogue.
+    Rules(cli::rules::Args),
+    /// Send one recorded request again and show the response.
+    Replay(cli::replay::Args),
+    /// Delete what an interrupted run left on a target, from its ledger.
+    Cleanup(cli::cleanup::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors of `create-access-key` exit 252, as in AWS CLI v2; the harness's own
+    // commands exit 2 (clap's default). Help and version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            let aws_cli = std::env::args().nth(1).as_deref() == Some("create-access-key");
+            return if !e.use_stderr() {
+                ExitCode::SUCCESS
+            } else if aws_cli {
+                ExitCode::from(cli::create_access_key::exit::USAGE)
+            } else {
+                ExitCode::from(cli::check::exit::USAGE)
+            };
+        }
+    };
     match cli.command {
         Command::CreateAccessKey(args) => cli::create_access_key::run(args),
         Command::Serve(args) => cli::serve::run(args),
+        Command::Check(args) => cli::check::run(args),
+        Command::Rules(args) => cli::rules::run(args),
+        Command::Replay(args) => cli::replay::run(args),
+        Command::Cleanup(args) => cli::cleanup::run(args),
     }
 }

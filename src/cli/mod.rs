@@ -1,5 +1,9 @@
 //! The command-line front end: one module per subcommand, each with a clap `Args` struct and a
 //! `run` function that returns the process exit code. Only compiled with the `cli` feature.
 
+pub mod check;
+pub mod cleanup;
 pub mod create_access_key;
+pub mod replay;
+pub mod rules;
 pub mod serve;

@@ -15,8 +15,10 @@ mod validate;
 pub use facts::{AwsProfileFacts, ErrorFact, Fact, Facts, LimitFact, ValidationMessages};
 pub use pattern::{Pattern, PatternError};
 pub use schema::json_schema;
-pub use skeleton::{input_skeleton, sample_output};
-pub use validate::{Constraint, Violation, aws_validation_message, validate_input};
+pub use skeleton::{input_skeleton, pretty, sample_output};
+pub use validate::{
+    Constraint, Violation, aws_validation_message, string_violations, validate_input,
+};
 
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -318,48 +318,46 @@ fn validate_string(c: &StringShape, member: &str, v: &Value, out: &mut Vec<Viola
         out.push(type_violation(member, v, "<class 'str'>"));
         return;
     };
-    // AWS counts characters; the value itself is never copied into a violation, so a secret
-    // passed in the wrong place cannot leak through an error message.
-    let len = s.chars().count() as u64;
-    let desc = len.to_string();
+    // The value itself is never copied into a violation, so a secret passed in the wrong place
+    // cannot leak through an error message.
+    let desc = s.chars().count().to_string();
+    for constraint in string_violations(c, s) {
+        out.push(Violation {
+            member: member.into(),
+            constraint,
+            value_desc: desc.clone(),
+        });
+    }
+}
+
+/// The constraints of a string shape that `value` breaks, in AWS's order (length, pattern,
+/// enum). AWS counts characters, not bytes.
+pub fn string_violations(c: &StringShape, value: &str) -> Vec<Constraint> {
+    let len = value.chars().count() as u64;
+    let mut out = Vec::new();
     if let Some(min) = c.min
         && len < min
     {
-        out.push(Violation {
-            member: member.into(),
-            constraint: Constraint::LengthMin { min },
-            value_desc: desc.clone(),
-        });
+        out.push(Constraint::LengthMin { min });
     }
     if let Some(max) = c.max
         && len > max
     {
-        out.push(Violation {
-            member: member.into(),
-            constraint: Constraint::LengthMax { max },
-            value_desc: desc.clone(),
-        });
+        out.push(Constraint::LengthMax { max });
     }
     if let Some(p) = &c.pattern
-        && !p.is_match(s)
+        && !p.is_match(value)
     {
-        out.push(Violation {
-            member: member.into(),
-            constraint: Constraint::Pattern {
-                pattern: p.source().to_owned(),
-            },
-            value_desc: desc.clone(),
+        out.push(Constraint::Pattern {
+            pattern: p.source().to_owned(),
         });
     }
-    if !c.enum_values.is_empty() && !c.enum_values.iter().any(|e| e == s) {
-        out.push(Violation {
-            member: member.into(),
-            constraint: Constraint::Enum {
-                values: c.enum_values.clone(),
-            },
-            value_desc: desc,
+    if !c.enum_values.is_empty() && !c.enum_values.iter().any(|e| e == value) {
+        out.push(Constraint::Enum {
+            values: c.enum_values.clone(),
         });
     }
+    out
 }
 
 fn type_violation(member: &str, v: &Value, expected: &'static str) -> Violation {

@@ -1,0 +1,353 @@
+//! `iam-contract check`: judge one endpoint against the rule catalogue.
+//!
+//! With no `--endpoint` and no `--target`, starts the embedded emulator (optionally with
+//! faults) and checks it. Exit codes: 0 conforms (or only baselined failures), 1 deviations,
+//! 2 usage or configuration error, 3 endpoint unreachable or the run could not proceed.
+
+use crate::client::{Client, Credentials};
+use crate::contract::{
+    Baseline, CheckConfig, CheckError, CheckOutcome, Profile, Report, apply_baseline, catalogue,
+    cleanup_ledger,
+};
+use crate::emulator;
+use crate::model::Model;
+use crate::report;
+use crate::targets::{self, TargetProfile};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes of `check`, `replay` and `cleanup`.
+pub mod exit {
+    pub const CONFORMS: u8 = 0;
+    pub const DEVIATIONS: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const UNREACHABLE: u8 = 3;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Exit codes: 0 conforms (or only baselined failures), 1 deviations, \
+2 usage or configuration error, 3 endpoint unreachable or the run could not proceed, \
+130 interrupted (everything created was deleted)."
+)]
+pub struct Args {
+    /// Endpoint to check (for example http://127.0.0.1:5000/). Credentials come from the usual
+    /// AWS sources (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --aws-profile, ~/.aws).
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    pub endpoint: Option<String>,
+    /// A target profile from targets/NAME/ (or a directory holding target.toml): starts the
+    /// service if the profile says how, uses its credentials and its baseline.
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// The AWS credentials profile to sign with (for --endpoint).
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+    /// Which rules apply: `model` (what any IAM-compatible endpoint must do) or `aws` (also
+    /// AWS's key formats and exact message wording).
+    #[arg(long, value_name = "PROFILE", default_value = "model", value_parser = ["model", "aws"])]
+    pub rules: String,
+    /// Only rules whose id starts with this (repeatable), e.g. `--only input. --only auth.`.
+    #[arg(long, value_name = "PREFIX")]
+    pub only: Vec<String>,
+    /// Property-generated cases per generated rule.
+    #[arg(long, default_value_t = 64)]
+    pub cases: usize,
+    /// Random lifecycle sequences.
+    #[arg(long, default_value_t = 24)]
+    pub sequences: usize,
+    /// Seed for generated cases (the same seed sends the same cases).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Stop sending new cases after this many requests (cleanup excluded).
+    #[arg(long, value_name = "N")]
+    pub budget: Option<usize>,
+    /// A baseline of expected failures (default for --target: targets/NAME/baseline.toml).
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+    /// Write a report: json=PATH, junit=PATH or markdown=PATH (repeatable).
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub report: Vec<String>,
+    /// Where to record what the run creates, so that `cleanup` can finish after a crash.
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// Inject a fault into the embedded emulator (repeatable; see `serve --list-faults`).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["endpoint", "target"])]
+    pub fault: Vec<String>,
+    /// Allow rules that create users and keys against *.amazonaws.com.
+    #[arg(long)]
+    pub allow_live_aws: bool,
+    /// Print only the summary, not every finding.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::UNREACHABLE);
+        }
+    };
+    ExitCode::from(rt.block_on(run_async(args)))
+}
+
+fn usage(msg: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {msg}");
+    exit::USAGE
+}
+
+async fn run_async(args: Args) -> u8 {
+    let model = Model::embedded();
+    let root = std::env::current_dir().unwrap_or_default();
+    let known: Vec<String> = catalogue(model).into_iter().map(|r| r.id).collect();
+
+    // Where to send, with what, and what to expect.
+    let mut _emulator = None;
+    let mut _service = None;
+    let mut budget = args.budget;
+    let mut baseline_path = args.baseline.clone();
+    let (endpoint, credentials, target_name) = if let Some(name) = &args.target {
+        let (profile, dir) = match TargetProfile::load(&root, name) {
+            Ok(p) => p,
+            Err(e) => return usage(e),
+        };
+        baseline_path =
+            baseline_path.or_else(|| Some(dir.join("baseline.toml")).filter(|p| p.exists()));
+        budget = budget.or(profile.case_budget);
+        let endpoint = match &profile.endpoint {
+            Some(url) => url.clone(),
+            None => {
+                if let Err(e) = targets::install(&profile, &root) {
+                    eprintln!("error: {e}");
+                    return exit::UNREACHABLE;
+                }
+                let scratch = std::env::temp_dir().join(format!(
+                    "iam-contract-{}-{}",
+                    profile.name,
+                    std::process::id()
+                ));
+                eprintln!("starting {} ...", profile.name);
+                match targets::start(&profile, &root, &scratch).await {
+                    Ok(t) => {
+                        let url = t.url.clone();
+                        _service = Some(t);
+                        url
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::UNREACHABLE;
+                    }
+                }
+            }
+        };
+        (endpoint, profile.credentials(), profile.name.clone())
+    } else if let Some(url) = &args.endpoint {
+        let creds =
+            match Credentials::resolve(args.aws_profile.as_deref(), &|k| std::env::var(k).ok()) {
+                Ok(c) => c,
+                Err(e) => return usage(e),
+            };
+        (url.clone(), creds, "endpoint".to_owned())
+    } else {
+        let mut config = emulator::Config::default();
+        for f in &args.fault {
+            match f.parse::<emulator::Fault>() {
+                Ok(fault) => config = config.with_fault(fault),
+                Err(e) => return usage(e),
+            }
+        }
+        match emulator::start(config).await {
+            Ok(e) => {
+                let url = e.url().to_owned();
+                let creds = e.credentials().clone();
+                _emulator = Some(e);
+                (url, creds, "emulator".to_owned())
+            }
+            Err(e) => {
+                eprintln!("error: cannot start the embedded emulator: {e}");
+                return exit::UNREACHABLE;
+            }
+        }
+    };
+
+    let client = match Client::new(&endpoint, Some(credentials)) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    if is_live_aws(&endpoint) && !args.allow_live_aws {
+        return usage(format!(
+            "{endpoint} is AWS itself; the suite creates and deletes users and keys there. Pass --allow-live-aws to do that on purpose"
+        ));
+    }
+    let baseline = match &baseline_path {
+        Some(p) => match Baseline::load(p, &known) {
+            Ok(b) => Some(b),
+            Err(e) => return usage(e),
+        },
+        None => None,
+    };
+    let mut outputs = Vec::new();
+    for spec in &args.report {
+        match spec.split_once('=') {
+            Some((fmt @ ("json" | "junit" | "markdown"), path)) if !path.is_empty() => {
+                outputs.push((fmt.to_owned(), PathBuf::from(path)))
+            }
+            _ => {
+                return usage(format!(
+                    "--report takes json=PATH, junit=PATH or markdown=PATH, not {spec:?}"
+                ));
+            }
+        }
+    }
+    let ledger = args.ledger.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("iam-contract-ledger-{}.jsonl", std::process::id()))
+    });
+    let config = CheckConfig {
+        target_name,
+        profile: if args.rules == "aws" {
+            Profile::Aws
+        } else {
+            Profile::Model
+        },
+        cases: args.cases,
+        sequences: args.sequences,
+        seed: args.seed.unwrap_or(CheckConfig::default().seed),
+        ledger: ledger.clone(),
+        only: args.only.clone(),
+        request_budget: budget,
+        ..CheckConfig::default()
+    };
+
+    let outcome = tokio::select! {
+        r = crate::contract::run_check(&client, model, &config) => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: deleting what the run created ...");
+            let entries = crate::contract::Ledger::read(&ledger).unwrap_or_default();
+            let done = cleanup_ledger(&client, model, &entries).await;
+            if done.left.is_empty() {
+                let _ = std::fs::remove_file(&ledger);
+                eprintln!("cleaned up {} user(s) and {} key(s)", done.users_deleted, done.keys_deleted);
+            } else {
+                eprintln!(
+                    "could not delete everything; finish with `iam-contract cleanup --ledger {} --endpoint {endpoint}`",
+                    ledger.display()
+                );
+            }
+            return exit::INTERRUPTED;
+        }
+    };
+    let CheckOutcome {
+        mut report,
+        secrets,
+        cleanup_left,
+        ..
+    } = match outcome {
+        Ok(o) => o,
+        Err(e @ CheckError::Unreachable(_)) => {
+            eprintln!("error: {e}");
+            return exit::UNREACHABLE;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::UNREACHABLE;
+        }
+    };
+    if let Some(b) = &baseline {
+        apply_baseline(&mut report, b);
+    }
+    let tripwire = report::Tripwire::new(secrets);
+    let color = !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let text = if args.quiet {
+        summary_only(&report)
+    } else {
+        report::console(&report, color)
+    };
+    if let Err(e) = tripwire.check("console output", &text) {
+        eprintln!("error: secret tripwire: {e}; the output was not printed");
+        return exit::UNREACHABLE;
+    }
+    print!("{text}");
+    for (fmt, path) in &outputs {
+        let body = match fmt.as_str() {
+            "json" => report::to_json(&report),
+            "junit" => report::to_junit(&report),
+            _ => report::to_markdown(&report),
+        };
+        if let Err(e) = tripwire.check(&path.display().to_string(), &body) {
+            eprintln!(
+                "error: secret tripwire: {e}; {} was not written",
+                path.display()
+            );
+            return exit::UNREACHABLE;
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = std::fs::write(path, body) {
+            return usage(format!("cannot write {}: {e}", path.display()));
+        }
+        // Read back what reached the disk: the tripwire covers files, not just strings.
+        let written = std::fs::read_to_string(path).unwrap_or_default();
+        if let Err(e) = tripwire.check(&path.display().to_string(), &written) {
+            let _ = std::fs::remove_file(path);
+            eprintln!(
+                "error: secret tripwire: {e}; {} was removed",
+                path.display()
+            );
+            return exit::UNREACHABLE;
+        }
+    }
+    if !cleanup_left.is_empty() {
+        eprintln!(
+            "warning: cleanup left {} item(s); finish with `iam-contract cleanup --ledger {} --endpoint {endpoint}`: {}",
+            cleanup_left.len(),
+            ledger.display(),
+            cleanup_left.join("; ")
+        );
+    }
+    if report.conforms() {
+        exit::CONFORMS
+    } else {
+        exit::DEVIATIONS
+    }
+}
+
+fn summary_only(report: &Report) -> String {
+    let s = &report.summary;
+    let mut out = String::new();
+    for r in report.rules.iter().filter(|r| r.status.is_failure()) {
+        out.push_str(&format!(
+            "{:<16} {}  {}\n",
+            r.status.as_str(),
+            r.id,
+            r.title
+        ));
+    }
+    out.push_str(&format!(
+        "{} cases sent to {} in {} ms\n{} passed, {} failed, {} skipped\n",
+        s.cases_sent,
+        report.target.endpoint,
+        s.elapsed_ms,
+        s.passed + s.expected_failures,
+        s.failed + s.unexpected_passes,
+        s.skipped
+    ));
+    out
+}
+
+/// Whether an endpoint is AWS itself.
+pub fn is_live_aws(endpoint: &str) -> bool {
+    url::Url::parse(endpoint)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|h| {
+            h == "amazonaws.com"
+                || h.ends_with(".amazonaws.com")
+                || h.ends_with(".amazonaws.com.cn")
+        })
+}

@@ -1,0 +1,292 @@
+//! `iam-contract replay`: send one recorded request again, re-signed now, and print what comes
+//! back. Every finding of `check` prints the replay command for its request.
+//!
+//! The request is given as its exact wire text (`--wire`, percent-encoded as it was sent), so
+//! that bytes which are not valid UTF-8 replay exactly. `--with-user NAME` creates that user
+//! first (findings on users the run created need it, since the run deleted them) and deletes it,
+//! with any key the replay created, afterwards. Secrets in the response are redacted.
+
+use super::check::exit;
+use crate::client::{Client, Credentials, RawRequest, Scope, Signing};
+use crate::contract::judge::judge;
+use crate::emulator;
+use crate::model::Model;
+use crate::targets::{self, TargetProfile};
+use crate::wire::decode_form;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The endpoint to send to. Without --endpoint and --target, an embedded emulator is
+    /// started (with --fault, if given).
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    pub endpoint: Option<String>,
+    /// A target profile from targets/NAME/: started for the replay and stopped after.
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// Faults for the embedded emulator (repeatable).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["endpoint", "target"])]
+    pub fault: Vec<String>,
+    /// The AWS credentials profile to sign with (for --endpoint).
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+    /// HTTP method.
+    #[arg(long, default_value = "POST")]
+    pub method: String,
+    /// How to sign: sigv4, unsigned, corrupted, skewed, scope, as (keys of a finished run no
+    /// longer exist, so `as` signs normally and says so).
+    #[arg(long, default_value = "sigv4")]
+    pub signing: String,
+    /// For skewed and scope signing: the detail a finding recorded (`skewed:+1200s`,
+    /// `scope:s3/us-east-1`).
+    #[arg(long, value_name = "DETAIL")]
+    pub signing_detail: Option<String>,
+    /// The form body (or, for GET, the query string) exactly as sent, percent-encoded.
+    #[arg(long, value_name = "FORM")]
+    pub wire: String,
+    /// Create this user before sending, and delete it (and its keys) after.
+    #[arg(long, value_name = "NAME")]
+    pub with_user: Option<String>,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::UNREACHABLE);
+        }
+    };
+    ExitCode::from(rt.block_on(run_async(args)))
+}
+
+fn usage(msg: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {msg}");
+    exit::USAGE
+}
+
+async fn run_async(args: Args) -> u8 {
+    let model = Model::embedded();
+    let root = std::env::current_dir().unwrap_or_default();
+    let mut _emulator = None;
+    let mut _service = None;
+    let (endpoint, creds) = if let Some(name) = &args.target {
+        let (profile, _) = match TargetProfile::load(&root, name) {
+            Ok(p) => p,
+            Err(e) => return usage(e),
+        };
+        let url = match &profile.endpoint {
+            Some(u) => u.clone(),
+            None => {
+                let scratch = std::env::temp_dir()
+                    .join(format!("iam-contract-replay-{}", std::process::id()));
+                match targets::start(&profile, &root, &scratch).await {
+                    Ok(t) => {
+                        let u = t.url.clone();
+                        _service = Some(t);
+                        u
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::UNREACHABLE;
+                    }
+                }
+            }
+        };
+        (url, profile.credentials())
+    } else if let Some(url) = &args.endpoint {
+        match Credentials::resolve(args.aws_profile.as_deref(), &|k| std::env::var(k).ok()) {
+            Ok(c) => (url.clone(), c),
+            Err(e) => return usage(e),
+        }
+    } else {
+        let mut config = emulator::Config::default();
+        for f in &args.fault {
+            match f.parse::<emulator::Fault>() {
+                Ok(fault) => config = config.with_fault(fault),
+                Err(e) => return usage(e),
+            }
+        }
+        match emulator::start(config).await {
+            Ok(e) => {
+                let out = (e.url().to_owned(), e.credentials().clone());
+                _emulator = Some(e);
+                out
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::UNREACHABLE;
+            }
+        }
+    };
+    let client = match Client::new(&endpoint, Some(creds.clone())) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let detail = args.signing_detail.as_deref().unwrap_or("");
+    let signing = match args.signing.as_str() {
+        "sigv4" => Signing::Normal,
+        "unsigned" => Signing::Unsigned,
+        "corrupted" => Signing::Corrupted,
+        "as" => {
+            eprintln!(
+                "note: the finding was signed with a key its run created and deleted; signing with the configured credentials instead"
+            );
+            Signing::Normal
+        }
+        "skewed" => {
+            let secs = detail
+                .trim_start_matches("skewed:")
+                .trim_end_matches('s')
+                .parse::<i64>()
+                .unwrap_or(1200);
+            Signing::Skewed(secs)
+        }
+        "scope" => {
+            let (service, region) = detail
+                .trim_start_matches("scope:")
+                .split_once('/')
+                .unwrap_or(("s3", "us-east-1"));
+            Signing::Scope(Scope {
+                service: service.into(),
+                region: region.into(),
+            })
+        }
+        other => return usage(format!("unknown --signing {other:?}")),
+    };
+    let version = model.metadata().api_version.clone();
+    let call = |params: Vec<(&str, String)>| {
+        let p: Vec<(String, String)> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let client = &client;
+        async move { client.send(&RawRequest::form(&p), &Signing::Normal).await }
+    };
+    if let Some(user) = &args.with_user {
+        match call(vec![
+            ("Action", "CreateUser".into()),
+            ("Version", version.clone()),
+            ("UserName", user.clone()),
+        ])
+        .await
+        {
+            Ok(r) => eprintln!("setup: CreateUser {user} → HTTP {}", r.status),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::UNREACHABLE;
+            }
+        }
+    }
+    let raw = match args.method.as_str() {
+        "GET" | "HEAD" => RawRequest {
+            method: args.method.clone(),
+            path_and_query: format!("/?{}", args.wire),
+            headers: vec![],
+            body: vec![],
+        },
+        m => RawRequest {
+            method: m.to_owned(),
+            path_and_query: "/".into(),
+            headers: vec![(
+                "content-type".into(),
+                "application/x-www-form-urlencoded; charset=utf-8".into(),
+            )],
+            body: args.wire.clone().into_bytes(),
+        },
+    };
+    let action = decode_form(args.wire.as_bytes())
+        .ok()
+        .and_then(|p| p.into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v))
+        .unwrap_or_default();
+    println!(
+        "> {} {} ({} signing) {}",
+        raw.method, endpoint, args.signing, raw.path_and_query
+    );
+    if !raw.body.is_empty() {
+        println!("> {}", args.wire);
+    }
+    let result = client.send(&raw, &signing).await;
+    let code = match &result {
+        Ok(resp) => {
+            let op = if model.operation(&action).is_some() {
+                action.as_str()
+            } else {
+                "CreateAccessKey"
+            };
+            let j = judge(model, op, resp.status, &resp.body, &creds.secrets());
+            println!("< HTTP {}", resp.status);
+            if let Some(rid) = resp.header("x-amzn-requestid") {
+                println!("< x-amzn-RequestId: {rid}");
+            }
+            println!("< {}", j.observed.excerpt);
+            for p in &j.decoded.problems {
+                println!("! {p}");
+            }
+            // A replayed CreateAccessKey may have created a key: delete it again.
+            if let (Some(id), Some(user)) = (
+                j.str_at("/AccessKey/AccessKeyId").map(str::to_owned),
+                j.str_at("/AccessKey/UserName").map(str::to_owned),
+            ) {
+                let r = call(vec![
+                    ("Action", "DeleteAccessKey".into()),
+                    ("Version", version.clone()),
+                    ("UserName", user.clone()),
+                    ("AccessKeyId", id.clone()),
+                ])
+                .await;
+                eprintln!(
+                    "cleanup: DeleteAccessKey {id} of {user} → {}",
+                    r.map(|r| format!("HTTP {}", r.status))
+                        .unwrap_or_else(|e| e.to_string())
+                );
+            }
+            exit::CONFORMS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::UNREACHABLE
+        }
+    };
+    if let Some(user) = &args.with_user {
+        let list = call(vec![
+            ("Action", "ListAccessKeys".into()),
+            ("Version", version.clone()),
+            ("UserName", user.clone()),
+        ])
+        .await;
+        if let Ok(resp) = list {
+            let d = crate::wire::decode_response(model, "ListAccessKeys", &resp.body);
+            if let crate::wire::Outcome::Success { value, .. } = d.outcome {
+                for k in value
+                    .get("AccessKeyMetadata")
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(id) = k.get("AccessKeyId").and_then(|v| v.as_str()) {
+                        let _ = call(vec![
+                            ("Action", "DeleteAccessKey".into()),
+                            ("Version", version.clone()),
+                            ("UserName", user.clone()),
+                            ("AccessKeyId", id.to_owned()),
+                        ])
+                        .await;
+                    }
+                }
+            }
+        }
+        let r = call(vec![
+            ("Action", "DeleteUser".into()),
+            ("Version", version.clone()),
+            ("UserName", user.clone()),
+        ])
+        .await;
+        eprintln!(
+            "cleanup: DeleteUser {user} → {}",
+            r.map(|r| format!("HTTP {}", r.status))
+                .unwrap_or_else(|e| e.to_string())
+        );
+    }
+    code
+}

@@ -1,0 +1,214 @@
+//! Pure judges: what a response says, and whether it is what a rule expects.
+//!
+//! Every function here takes bytes and returns data; none panics on any input, so the fuzz
+//! target `xml_response` can drive [`judge_create_access_key`] directly.
+
+use super::Observed;
+use crate::model::Model;
+use crate::secret::{Secret, scrub};
+use crate::wire::{Decoded, Outcome, WireProblem, decode_response};
+use serde_json::Value;
+
+/// How many bytes of a body a finding quotes.
+pub const EXCERPT_BYTES: usize = 600;
+
+/// A response, decoded and summarised.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub status: u16,
+    pub decoded: Decoded,
+    pub observed: Observed,
+}
+
+impl Judged {
+    pub fn code(&self) -> Option<&str> {
+        self.observed.code.as_deref()
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status) && matches!(self.decoded.outcome, Outcome::Success { .. })
+    }
+
+    /// The decoded success value, secrets redacted.
+    pub fn value(&self) -> Option<&Value> {
+        match &self.decoded.outcome {
+            Outcome::Success { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// A string at a JSON pointer of the success value.
+    pub fn str_at(&self, ptr: &str) -> Option<&str> {
+        self.value()?.pointer(ptr)?.as_str()
+    }
+
+    /// Whether the body was not well-formed XML (or not text at all).
+    pub fn ill_formed(&self) -> Option<&WireProblem> {
+        self.decoded.problems.iter().find(|p| {
+            matches!(
+                p,
+                WireProblem::IllFormed { .. }
+                    | WireProblem::NotUtf8
+                    | WireProblem::EmptyBody
+                    | WireProblem::TooLarge { .. }
+            )
+        })
+    }
+}
+
+/// Decodes a response of `operation` and summarises it for findings. `secrets` are scrubbed
+/// from the excerpt, as is every secret the body itself carries in a sensitive member.
+pub fn judge(
+    model: &Model,
+    operation: &str,
+    status: u16,
+    body: &[u8],
+    secrets: &[Secret],
+) -> Judged {
+    let decoded = decode_response(model, operation, body);
+    let mut all: Vec<Secret> = secrets.to_vec();
+    all.extend(decoded.secrets.iter().map(|(_, s)| s.clone()));
+    let excerpt_bytes = &body[..body.len().min(EXCERPT_BYTES)];
+    let mut excerpt = scrub(&String::from_utf8_lossy(excerpt_bytes), &all);
+    // A secret cut in half by the excerpt boundary would escape the scrub; redact any
+    // SecretAccessKey element's content wholesale as well.
+    excerpt = redact_secret_elements(&excerpt);
+    if body.len() > EXCERPT_BYTES {
+        excerpt.push_str("…");
+    }
+    let (code, message) = match &decoded.outcome {
+        Outcome::Error(e) => (e.code.clone(), e.message.clone().map(|m| scrub(&m, &all))),
+        _ => (None, None),
+    };
+    Judged {
+        status,
+        observed: Observed {
+            status,
+            code,
+            message,
+            excerpt,
+            transport_error: None,
+        },
+        decoded,
+    }
+}
+
+/// Replaces the content of every `<SecretAccessKey>` element (complete or cut off) with
+/// `<redacted>`.
+pub fn redact_secret_elements(text: &str) -> String {
+    const OPEN: &str = "<SecretAccessKey>";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(OPEN) {
+        out.push_str(&rest[..i + OPEN.len()]);
+        rest = &rest[i + OPEN.len()..];
+        out.push_str(crate::secret::REDACTED);
+        match rest.find('<') {
+            Some(j) => rest = &rest[j..],
+            None => rest = "",
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The judgement of one CreateAccessKey response against the output rules that need only the
+/// response: well-formed, envelope, RequestId, schema, Active status. Returns the failures as
+/// `(rule id, reason)`. Used by the runner on every success and by the `xml_response` fuzz
+/// target, which asserts that what this accepts validates against the schema.
+pub fn output_failures(model: &Model, j: &Judged) -> Vec<(&'static str, String)> {
+    use super::catalogue::RuleId;
+    let mut out = Vec::new();
+    if let Some(p) = j.ill_formed() {
+        out.push((RuleId::OUTPUT_WELL_FORMED, p.to_string()));
+        return out;
+    }
+    for p in &j.decoded.problems {
+        match p {
+            WireProblem::WrongRoot { .. }
+            | WireProblem::WrongNamespace { .. }
+            | WireProblem::MissingWrapper { .. } => {
+                out.push((RuleId::OUTPUT_ENVELOPE, p.to_string()))
+            }
+            WireProblem::MissingRequestId => out.push((RuleId::OUTPUT_REQUEST_ID, p.to_string())),
+            _ => {}
+        }
+    }
+    if let Outcome::Success { .. } = &j.decoded.outcome {
+        let value = j.decoded.revealed_value().unwrap_or(Value::Null);
+        if let Some(reason) = schema_failure(model, "CreateAccessKeyResponse", &value) {
+            out.push((RuleId::OUTPUT_SCHEMA, reason));
+        }
+        for p in &j.decoded.problems {
+            if let WireProblem::MissingMember { .. } | WireProblem::BadValue { .. } = p {
+                out.push((RuleId::OUTPUT_SCHEMA, p.to_string()));
+            }
+        }
+        match j.str_at("/AccessKey/Status") {
+            Some("Active") => {}
+            Some(other) => out.push((
+                RuleId::OUTPUT_STATUS_ACTIVE,
+                format!("Status is {other:?}, expected \"Active\""),
+            )),
+            None => out.push((RuleId::OUTPUT_STATUS_ACTIVE, "no Status".into())),
+        }
+    }
+    out
+}
+
+/// Validates a value against the JSON Schema of a shape (formats asserted). Returns the first
+/// few errors, secret-free (instance values are not quoted, only their paths).
+pub fn schema_failure(model: &Model, shape: &str, value: &Value) -> Option<String> {
+    let validator = schema_validator(model, shape)?;
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .take(3)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            let kind = format!("{:?}", e.kind());
+            let kind: String = kind
+                .split(['{', '('])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            format!(
+                "{} violates {}",
+                if path.is_empty() { "/" } else { &path },
+                kind
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        None
+    } else {
+        Some(errors.join("; "))
+    }
+}
+
+/// A compiled validator for a shape's schema. Validators for the embedded model are compiled
+/// once per shape and cached; any other model's are compiled on each call.
+fn schema_validator(model: &Model, shape: &str) -> Option<std::sync::Arc<jsonschema::Validator>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> = OnceLock::new();
+    model.shape(shape)?;
+    let compile = || {
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&crate::model::json_schema(model, shape))
+            .ok()
+            .map(Arc::new)
+    };
+    if !std::ptr::eq(model, Model::embedded()) {
+        return compile();
+    }
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(v) = cache.lock().ok()?.get(shape) {
+        return Some(v.clone());
+    }
+    let v = compile()?;
+    cache.lock().ok()?.insert(shape.to_owned(), v.clone());
+    Some(v)
+}

@@ -1,0 +1,694 @@
+//! The stateful lifecycle: random sequences of user and key operations, generated with
+//! `proptest-state-machine` and judged against a reference model of IAM.
+//!
+//! Generation ([`sequences`]) works on an abstract state (how many user slots, how many keys
+//! were created), so that proptest can shrink a failing sequence while keeping it meaningful.
+//! Execution is split so that this module stays pure: the [`Executor`] plans each step's request
+//! from the reference model and judges the response the runner got for it, naming the rule each
+//! verdict belongs to.
+
+use super::catalogue::RuleId;
+use crate::client::Credentials;
+use crate::secret::Secret;
+use proptest::prelude::*;
+use proptest_state_machine::ReferenceStateMachine;
+use serde_json::Value;
+
+/// The rules this module judges.
+pub const RULES: &[&str] = &[
+    RuleId::LIFE_QUOTA,
+    RuleId::LIFE_LIST,
+    RuleId::LIFE_SECRET_ONCE,
+    RuleId::LIFE_UNIQUE_IDS,
+    RuleId::LIFE_IMPLICIT_USER,
+    RuleId::LIFE_FOLD_CASE,
+    RuleId::LIFE_DELETE_CONFLICT,
+    RuleId::LIFE_KEY_AUTH,
+    RuleId::LIFE_CREATE_DATE_STABLE,
+];
+
+/// User slots per sequence.
+const USERS: u8 = 3;
+/// The longest sequence generated.
+const MAX_STEPS: usize = 24;
+
+/// One abstract step. Key indices refer to the keys created so far in the sequence, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    CreateUser(u8),
+    /// Create the slot's user again with the case of its name swapped.
+    CreateUserOtherCase(u8),
+    CreateKey(u8),
+    /// CreateAccessKey without UserName, signed with key N.
+    CreateKeyImplicit(usize),
+    ListKeys(u8),
+    UpdateKey(usize, bool),
+    DeleteKey(usize),
+    DeleteUser(u8),
+    /// GetUser signed with key N.
+    AuthWith(usize),
+}
+
+/// The abstract state generation works on.
+#[derive(Debug, Clone, Default)]
+pub struct GenState {
+    keys_created: usize,
+}
+
+/// The reference state machine; `AUTH` says whether steps that need signature checking
+/// (implicit user, authenticating with a key) are generated.
+pub struct Machine<const AUTH: bool>;
+
+impl<const AUTH: bool> ReferenceStateMachine for Machine<AUTH> {
+    type State = GenState;
+    type Transition = Step;
+
+    fn init_state() -> BoxedStrategy<GenState> {
+        Just(GenState::default()).boxed()
+    }
+
+    fn transitions(state: &GenState) -> BoxedStrategy<Step> {
+        let user = 0..USERS;
+        let base = prop_oneof![
+            4 => user.clone().prop_map(Step::CreateUser),
+            1 => user.clone().prop_map(Step::CreateUserOtherCase),
+            6 => user.clone().prop_map(Step::CreateKey),
+            3 => user.clone().prop_map(Step::ListKeys),
+            2 => user.clone().prop_map(Step::DeleteUser),
+        ];
+        if state.keys_created == 0 {
+            return base.boxed();
+        }
+        let key = 0..state.keys_created;
+        if AUTH {
+            prop_oneof![
+                10 => base,
+                3 => (key.clone(), any::<bool>()).prop_map(|(k, a)| Step::UpdateKey(k, a)),
+                2 => key.clone().prop_map(Step::DeleteKey),
+                2 => key.clone().prop_map(Step::CreateKeyImplicit),
+                2 => key.prop_map(Step::AuthWith),
+            ]
+            .boxed()
+        } else {
+            prop_oneof![
+                10 => base,
+                3 => (key.clone(), any::<bool>()).prop_map(|(k, a)| Step::UpdateKey(k, a)),
+                2 => key.prop_map(Step::DeleteKey),
+            ]
+            .boxed()
+        }
+    }
+
+    fn apply(mut state: GenState, step: &Step) -> GenState {
+        if matches!(step, Step::CreateKey(_) | Step::CreateKeyImplicit(_)) {
+            state.keys_created += 1;
+        }
+        state
+    }
+
+    fn preconditions(state: &GenState, step: &Step) -> bool {
+        match step {
+            Step::CreateKeyImplicit(k)
+            | Step::UpdateKey(k, _)
+            | Step::DeleteKey(k)
+            | Step::AuthWith(k) => *k < state.keys_created,
+            _ => true,
+        }
+    }
+}
+
+/// Random step sequences, with or without the steps that need signature checking.
+pub fn sequences(auth: bool) -> BoxedStrategy<Vec<Step>> {
+    if auth {
+        Machine::<true>::sequential_strategy(1..MAX_STEPS)
+            .prop_map(|(_, steps, _)| steps)
+            .boxed()
+    } else {
+        Machine::<false>::sequential_strategy(1..MAX_STEPS)
+            .prop_map(|(_, steps, _)| steps)
+            .boxed()
+    }
+}
+
+/// A fixed sequence that touches every invariant once: case folding, the quota with an
+/// Inactive key, listing, authentication with Active, Inactive and deleted keys, the implicit
+/// user, DeleteConflict and deleted keys staying deleted. Runs before the random ones, so a rule
+/// never passes just because chance did not reach it.
+pub fn scripted(auth: bool) -> Vec<Step> {
+    use Step::*;
+    let all = vec![
+        CreateUser(0),
+        CreateUserOtherCase(0),
+        CreateKey(0),
+        CreateKey(0),
+        ListKeys(0),
+        UpdateKey(0, false),
+        CreateKey(0),
+        ListKeys(0),
+        AuthWith(1),
+        AuthWith(0),
+        DeleteKey(0),
+        CreateKeyImplicit(1),
+        ListKeys(0),
+        DeleteUser(0),
+        DeleteKey(0),
+        AuthWith(0),
+        DeleteKey(1),
+        DeleteKey(2),
+        DeleteUser(0),
+    ];
+    all.into_iter()
+        .filter(|s| auth || !matches!(s, CreateKeyImplicit(_) | AuthWith(_)))
+        .collect()
+}
+
+/// The request a step turns into.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub step: Step,
+    pub action: &'static str,
+    pub members: Vec<(&'static str, String)>,
+    /// Sign with these credentials instead of the run's.
+    pub sign_as: Option<Credentials>,
+    /// For CreateAccessKey without UserName: the user the key should go to.
+    pub implicit_user: Option<String>,
+    /// What the reference model expects, for the history line.
+    pub expect: String,
+}
+
+/// What the runner observed for a planned request.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub code: Option<String>,
+    /// The decoded success value (secrets revealed; never printed).
+    pub value: Option<Value>,
+    /// The body carried a SecretAccessKey member or a secret of the run.
+    pub leaks_secret: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Key {
+    id: String,
+    user: usize,
+    active: bool,
+    deleted: bool,
+    secret: Secret,
+    create_date: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct User {
+    name: String,
+    exists: bool,
+}
+
+/// Plans and judges one sequence against the reference model.
+#[derive(Debug)]
+pub struct Executor {
+    users: Vec<User>,
+    keys: Vec<Key>,
+    /// Planned keys that the service did not create (index mapping stays stable).
+    quota: usize,
+    history: Vec<String>,
+    extra_users: Vec<String>,
+}
+
+impl Executor {
+    /// A fresh reference model whose user names start with `tag`.
+    pub fn new(tag: &str, quota: usize) -> Executor {
+        Executor {
+            users: (0..USERS)
+                .map(|i| User {
+                    name: format!("{tag}-User{i}"),
+                    exists: false,
+                })
+                .collect(),
+            keys: Vec::new(),
+            quota,
+            history: Vec::new(),
+            extra_users: Vec::new(),
+        }
+    }
+
+    /// The steps run so far, one line each.
+    pub fn history(&self) -> Vec<String> {
+        self.history.clone()
+    }
+
+    /// Every user name the sequence may have created.
+    pub fn users_to_clean(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.users.iter().map(|u| u.name.clone()).collect();
+        v.extend(self.extra_users.iter().cloned());
+        v
+    }
+
+    fn live_keys(&self, user: usize) -> usize {
+        self.keys
+            .iter()
+            .filter(|k| k.user == user && !k.deleted)
+            .count()
+    }
+
+    /// The request for a step, or `None` when the step does not apply to the current state
+    /// (for example a key step whose key was never created).
+    pub fn plan(&mut self, step: &Step) -> Option<Planned> {
+        let slot = |u: u8| (u % USERS) as usize;
+        let p = |action, members: Vec<(&'static str, String)>, expect: String| Planned {
+            step: step.clone(),
+            action,
+            members,
+            sign_as: None,
+            implicit_user: None,
+            expect,
+        };
+        Some(match step {
+            Step::CreateUser(u) => {
+                let user = &self.users[slot(*u)];
+                let expect = if user.exists {
+                    "409 EntityAlreadyExists"
+                } else {
+                    "200"
+                };
+                p(
+                    "CreateUser",
+                    vec![("UserName", user.name.clone())],
+                    expect.into(),
+                )
+            }
+            Step::CreateUserOtherCase(u) => {
+                let user = &self.users[slot(*u)];
+                if !user.exists {
+                    return None;
+                }
+                let swapped: String = user
+                    .name
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_lowercase() {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c.to_ascii_lowercase()
+                        }
+                    })
+                    .collect();
+                self.extra_users.push(swapped.clone());
+                p(
+                    "CreateUser",
+                    vec![("UserName", swapped)],
+                    "409 EntityAlreadyExists".into(),
+                )
+            }
+            Step::CreateKey(u) => {
+                let s = slot(*u);
+                let user = &self.users[s];
+                let expect = if !user.exists {
+                    "404 NoSuchEntity"
+                } else if self.live_keys(s) >= self.quota {
+                    "409 LimitExceeded"
+                } else {
+                    "200"
+                };
+                p(
+                    "CreateAccessKey",
+                    vec![("UserName", user.name.clone())],
+                    expect.into(),
+                )
+            }
+            Step::CreateKeyImplicit(k) => {
+                let key = self.keys.get(*k)?;
+                if key.deleted || !key.active {
+                    return None;
+                }
+                let expect = if self.live_keys(key.user) >= self.quota {
+                    "409 LimitExceeded"
+                } else {
+                    "200"
+                };
+                let mut planned = p("CreateAccessKey", vec![], expect.into());
+                planned.sign_as = Some(Credentials {
+                    access_key_id: key.id.clone(),
+                    secret_access_key: key.secret.clone(),
+                    session_token: None,
+                });
+                planned.implicit_user = Some(self.users[key.user].name.clone());
+                planned
+            }
+            Step::ListKeys(u) => {
+                let user = &self.users[slot(*u)];
+                if !user.exists {
+                    return None;
+                }
+                p(
+                    "ListAccessKeys",
+                    vec![("UserName", user.name.clone())],
+                    "200".into(),
+                )
+            }
+            Step::UpdateKey(k, active) => {
+                let key = self.keys.get(*k)?;
+                if key.deleted {
+                    return None;
+                }
+                p(
+                    "UpdateAccessKey",
+                    vec![
+                        ("UserName", self.users[key.user].name.clone()),
+                        ("AccessKeyId", key.id.clone()),
+                        ("Status", if *active { "Active" } else { "Inactive" }.into()),
+                    ],
+                    "200".into(),
+                )
+            }
+            Step::DeleteKey(k) => {
+                let key = self.keys.get(*k)?;
+                if !self.users[key.user].exists {
+                    return None;
+                }
+                let expect = if key.deleted {
+                    "404 NoSuchEntity"
+                } else {
+                    "200"
+                };
+                p(
+                    "DeleteAccessKey",
+                    vec![
+                        ("UserName", self.users[key.user].name.clone()),
+                        ("AccessKeyId", key.id.clone()),
+                    ],
+                    expect.into(),
+                )
+            }
+            Step::DeleteUser(u) => {
+                let s = slot(*u);
+                let user = &self.users[s];
+                if !user.exists {
+                    return None;
+                }
+                let expect = if self.live_keys(s) > 0 {
+                    "409 DeleteConflict"
+                } else {
+                    "200"
+                };
+                p(
+                    "DeleteUser",
+                    vec![("UserName", user.name.clone())],
+                    expect.into(),
+                )
+            }
+            Step::AuthWith(k) => {
+                let key = self.keys.get(*k)?;
+                let expect = if key.active && !key.deleted {
+                    "200"
+                } else {
+                    "403 InvalidClientTokenId"
+                };
+                let mut planned = p("GetUser", vec![], expect.into());
+                planned.sign_as = Some(Credentials {
+                    access_key_id: key.id.clone(),
+                    secret_access_key: key.secret.clone(),
+                    session_token: None,
+                });
+                planned
+            }
+        })
+    }
+
+    /// Judges what came back for a planned step and advances the reference model. `created` is
+    /// the key a successful CreateAccessKey returned (id, user name, secret). Returns the
+    /// verdicts: `(rule, Ok)` for an invariant that held, `(rule, Err(expected))` for one that
+    /// did not.
+    pub fn observe(
+        &mut self,
+        planned: &Planned,
+        response: Option<&Response>,
+        created: Option<(String, String, Secret)>,
+        create_date: Option<String>,
+    ) -> Vec<(&'static str, Result<(), String>)> {
+        let mut v: Vec<(&'static str, Result<(), String>)> = Vec::new();
+        let (status, code) = response
+            .map(|r| (r.status, r.code.clone()))
+            .unwrap_or((0, None));
+        let ok = (200..300).contains(&status);
+        let shown = |m: &[(&str, String)]| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let signer = planned
+            .sign_as
+            .as_ref()
+            .map(|c| format!(" (signed with {})", c.access_key_id))
+            .unwrap_or_default();
+        self.history.push(format!(
+            "{} {}{} → HTTP {status}{} (model expects {})",
+            planned.action,
+            shown(&planned.members),
+            signer,
+            code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(),
+            planned.expect
+        ));
+        if response.is_some_and(|r| r.leaks_secret) && planned.action != "CreateAccessKey" {
+            v.push((
+                RuleId::LIFE_SECRET_ONCE,
+                Err(format!("no secret in a {} response", planned.action)),
+            ));
+        } else if planned.action == "ListAccessKeys" {
+            v.push((RuleId::LIFE_SECRET_ONCE, Ok(())));
+        }
+        let expected_rule = |rule: &'static str, holds: bool, what: &str| {
+            (rule, if holds { Ok(()) } else { Err(what.to_owned()) })
+        };
+        match &planned.step {
+            Step::CreateUser(u) => {
+                let s = (*u % USERS) as usize;
+                if !self.users[s].exists {
+                    self.users[s].exists = ok;
+                }
+            }
+            Step::CreateUserOtherCase(_) => {
+                v.push(expected_rule(
+                    RuleId::LIFE_FOLD_CASE,
+                    status == 409 && code.as_deref() == Some("EntityAlreadyExists"),
+                    "409 EntityAlreadyExists for a name that differs from an existing user's only in case",
+                ));
+            }
+            Step::CreateKey(_) | Step::CreateKeyImplicit(_)
+                if planned.expect != "404 NoSuchEntity" =>
+            {
+                let s = match &planned.step {
+                    Step::CreateKey(u) => (*u % USERS) as usize,
+                    Step::CreateKeyImplicit(k) => self.keys[*k].user,
+                    _ => unreachable!("matched above"),
+                };
+                let over = self.live_keys(s) >= self.quota;
+                if over {
+                    v.push(expected_rule(
+                        RuleId::LIFE_QUOTA,
+                        status == 409 && code.as_deref() == Some("LimitExceeded"),
+                        &format!(
+                            "409 LimitExceeded: the user already holds {} keys",
+                            self.quota
+                        ),
+                    ));
+                } else {
+                    v.push(expected_rule(
+                        RuleId::LIFE_QUOTA,
+                        ok,
+                        &format!(
+                            "200: the user holds {} of {} keys",
+                            self.live_keys(s),
+                            self.quota
+                        ),
+                    ));
+                }
+                if let Some(implicit) = &planned.implicit_user
+                    && let Some((_, user, _)) = &created
+                {
+                    v.push(expected_rule(
+                        RuleId::LIFE_IMPLICIT_USER,
+                        user == implicit,
+                        &format!("the key to go to the signing user {implicit:?}, not {user:?}"),
+                    ));
+                }
+                if let Some((id, _, secret)) = created {
+                    self.keys.push(Key {
+                        id,
+                        user: s,
+                        active: true,
+                        deleted: false,
+                        secret,
+                        create_date,
+                    });
+                }
+            }
+            Step::CreateKey(_) | Step::CreateKeyImplicit(_) => {
+                if let Some((id, _, secret)) = created {
+                    // The service created a key for a user the model says does not exist; keep
+                    // it so it gets cleaned up and listed consistently.
+                    let s = match &planned.step {
+                        Step::CreateKey(u) => (*u % USERS) as usize,
+                        _ => 0,
+                    };
+                    self.keys.push(Key {
+                        id,
+                        user: s,
+                        active: true,
+                        deleted: false,
+                        secret,
+                        create_date,
+                    });
+                }
+            }
+            Step::ListKeys(u) => {
+                let s = (*u % USERS) as usize;
+                let listed: Vec<(String, String, Option<String>)> = response
+                    .and_then(|r| r.value.as_ref())
+                    .and_then(|v| v.get("AccessKeyMetadata"))
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .map(|k| {
+                                let f =
+                                    |n: &str| k.get(n).and_then(Value::as_str).map(str::to_owned);
+                                (
+                                    f("AccessKeyId").unwrap_or_default(),
+                                    f("Status").unwrap_or_default(),
+                                    f("CreateDate"),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut want: Vec<(String, String)> = self
+                    .keys
+                    .iter()
+                    .filter(|k| k.user == s && !k.deleted)
+                    .map(|k| {
+                        (
+                            k.id.clone(),
+                            if k.active { "Active" } else { "Inactive" }.to_owned(),
+                        )
+                    })
+                    .collect();
+                let mut got: Vec<(String, String)> = listed
+                    .iter()
+                    .map(|(i, st, _)| (i.clone(), st.clone()))
+                    .collect();
+                want.sort();
+                got.sort();
+                let resurrected = self
+                    .keys
+                    .iter()
+                    .filter(|k| k.deleted)
+                    .any(|k| got.iter().any(|(i, _)| *i == k.id));
+                if resurrected {
+                    v.push((
+                        RuleId::LIFE_UNIQUE_IDS,
+                        Err("a deleted key never to be listed again".into()),
+                    ));
+                } else {
+                    v.push(expected_rule(
+                        RuleId::LIFE_LIST,
+                        ok && want == got,
+                        &format!("ListAccessKeys to list exactly {want:?}"),
+                    ));
+                }
+                for (id, _, date) in &listed {
+                    if let Some(k) = self.keys.iter().find(|k| &k.id == id)
+                        && let (Some(a), Some(b)) = (&k.create_date, date)
+                    {
+                        v.push(expected_rule(
+                            RuleId::LIFE_CREATE_DATE_STABLE,
+                            same_instant(a, b),
+                            &format!("CreateDate of {id} to stay {a:?}, listed as {b:?}"),
+                        ));
+                    }
+                }
+            }
+            Step::UpdateKey(k, active) => {
+                if ok && let Some(key) = self.keys.get_mut(*k) {
+                    key.active = *active;
+                } else {
+                    v.push((
+                        RuleId::LIFE_LIST,
+                        Err("200 for UpdateAccessKey on a live key".into()),
+                    ));
+                }
+            }
+            Step::DeleteKey(k) => {
+                let was_deleted = self.keys.get(*k).is_some_and(|key| key.deleted);
+                if was_deleted {
+                    v.push(expected_rule(
+                        RuleId::LIFE_UNIQUE_IDS,
+                        status == 404,
+                        "404 NoSuchEntity for a key deleted before",
+                    ));
+                } else if ok {
+                    if let Some(key) = self.keys.get_mut(*k) {
+                        key.deleted = true;
+                    }
+                } else {
+                    v.push((
+                        RuleId::LIFE_LIST,
+                        Err("200 for DeleteAccessKey on a live key".into()),
+                    ));
+                }
+            }
+            Step::DeleteUser(u) => {
+                let s = (*u % USERS) as usize;
+                if self.live_keys(s) > 0 {
+                    v.push(expected_rule(
+                        RuleId::LIFE_DELETE_CONFLICT,
+                        status == 409 && code.as_deref() == Some("DeleteConflict"),
+                        "409 DeleteConflict: the user still holds keys",
+                    ));
+                    if ok {
+                        // The service deleted the user and its keys anyway; follow it.
+                        self.users[s].exists = false;
+                        for key in self.keys.iter_mut().filter(|k| k.user == s) {
+                            key.deleted = true;
+                        }
+                    }
+                } else if ok {
+                    self.users[s].exists = false;
+                }
+            }
+            Step::AuthWith(k) => {
+                if let Some(key) = self.keys.get(*k) {
+                    if key.active && !key.deleted {
+                        v.push(expected_rule(
+                            RuleId::LIFE_KEY_AUTH,
+                            ok,
+                            "200 for a request signed with an Active key",
+                        ));
+                    } else {
+                        v.push(expected_rule(
+                            RuleId::LIFE_KEY_AUTH,
+                            status == 403,
+                            &format!(
+                                "403 InvalidClientTokenId for a request signed with a {} key",
+                                if key.deleted { "deleted" } else { "Inactive" }
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        v
+    }
+}
+
+/// Whether two ISO 8601 timestamps name the same instant (to the second; services differ in
+/// fractional digits and zone spelling).
+fn same_instant(a: &str, b: &str) -> bool {
+    use time::format_description::well_known::Rfc3339;
+    match (
+        time::OffsetDateTime::parse(a, &Rfc3339),
+        time::OffsetDateTime::parse(b, &Rfc3339),
+    ) {
+        (Ok(x), Ok(y)) => x.unix_timestamp() == y.unix_timestamp(),
+        _ => a == b,
+    }
+}
