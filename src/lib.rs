@@ -8,6 +8,7 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod cli_input;
 pub mod client;
 pub mod emulator;
 pub mod model;

@@ -1,0 +1,7 @@
+//! The one integration-test binary (one link instead of many on a two-core machine). Each area
+//! is a module here.
+
+mod cli;
+mod contract;
+mod model;
+mod wire;
