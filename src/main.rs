@@ -28,6 +28,10 @@ enum Command {
     Replay(cli::replay::Args),
     /// Delete what an interrupted run left on a target, from its ledger.
     Cleanup(cli::cleanup::Args),
+    /// Record normalised response snapshots of an endpoint, or compare it with a recorded set.
+    Snapshot(cli::snapshot::Args),
+    /// Build the compatibility matrix from JSON reports.
+    Compat(cli::compat::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,5 +58,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => cli::rules::run(args),
         Command::Replay(args) => cli::replay::run(args),
         Command::Cleanup(args) => cli::cleanup::run(args),
+        Command::Snapshot(args) => cli::snapshot::run(args),
+        Command::Compat(args) => cli::compat::run(args),
     }
 }

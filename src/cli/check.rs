@@ -207,7 +207,19 @@ async fn run_async(args: Args) -> u8 {
     let ledger = args.ledger.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("iam-contract-ledger-{}.jsonl", std::process::id()))
     });
+    let replay_base = if let Some(t) = &args.target {
+        format!("iam-contract replay --target {t}")
+    } else if args.endpoint.is_some() {
+        format!("iam-contract replay --endpoint {endpoint}")
+    } else {
+        let mut b = "iam-contract replay".to_owned();
+        for f in &args.fault {
+            b.push_str(&format!(" --fault {f}"));
+        }
+        b
+    };
     let config = CheckConfig {
+        replay_base: Some(replay_base),
         target_name,
         profile: if args.rules == "aws" {
             Profile::Aws
@@ -223,6 +235,25 @@ async fn run_async(args: Args) -> u8 {
         ..CheckConfig::default()
     };
 
+    // A progress display on a terminal, fed by the runner's request counter.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let config = CheckConfig {
+        progress: Some(sent.clone()),
+        ..config
+    };
+    let progress = report::Progress::new(budget.unwrap_or(0) as u64);
+    progress.set_message(format!("checking {endpoint}"));
+    let ticker = {
+        let progress = progress.clone();
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            loop {
+                let now = sent.load(std::sync::atomic::Ordering::Relaxed) as u64;
+                progress.inc(now.saturating_sub(progress.position()));
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+    };
     let outcome = tokio::select! {
         r = crate::contract::run_check(&client, model, &config) => r,
         _ = tokio::signal::ctrl_c() => {
@@ -241,6 +272,8 @@ async fn run_async(args: Args) -> u8 {
             return exit::INTERRUPTED;
         }
     };
+    ticker.abort();
+    progress.finish_and_clear();
     let CheckOutcome {
         mut report,
         secrets,

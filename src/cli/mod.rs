@@ -3,7 +3,9 @@
 
 pub mod check;
 pub mod cleanup;
+pub mod compat;
 pub mod create_access_key;
 pub mod replay;
 pub mod rules;
 pub mod serve;
+pub mod snapshot;

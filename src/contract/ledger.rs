@@ -105,10 +105,24 @@ pub async fn cleanup_ledger(
     let call = |params: Vec<(&str, String)>| {
         let owned: Vec<(String, String)> =
             params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        // Server errors and throttling are retried: cleanup must not give up on a transient
+        // failure (ServiceFailure is transient by definition).
         async move {
-            client
-                .send(&RawRequest::form(&owned), &Signing::Normal)
-                .await
+            let mut attempt = 0u32;
+            loop {
+                let r = client
+                    .send(&RawRequest::form(&owned), &Signing::Normal)
+                    .await;
+                let transient = match &r {
+                    Ok(resp) => resp.status >= 500 || resp.status == 429,
+                    Err(_) => true,
+                };
+                if !transient || attempt >= 6 {
+                    break r;
+                }
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+            }
         }
     };
     let version = model.metadata().api_version.clone();

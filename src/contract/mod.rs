@@ -12,10 +12,14 @@ pub mod judge;
 pub mod lifecycle;
 
 #[cfg(feature = "net")]
+mod api;
+#[cfg(feature = "net")]
 mod ledger;
 #[cfg(feature = "net")]
 mod run;
 
+#[cfg(feature = "net")]
+pub use api::{assert_conforms, check_endpoint, check_endpoint_blocking};
 pub use baseline::{Baseline, BaselineEntry, BaselineError, apply_baseline};
 pub use catalogue::{RuleId, catalogue};
 #[cfg(feature = "net")]

@@ -55,6 +55,8 @@ pub struct CheckConfig {
     /// How findings' replay commands start, naming the endpoint the way the run did
     /// (`iam-contract replay --target moto`); `None` for `--endpoint <the client's URL>`.
     pub replay_base: Option<String>,
+    /// Incremented once per request sent, for a progress display.
+    pub progress: Option<std::sync::Arc<AtomicUsize>>,
 }
 
 impl Default for CheckConfig {
@@ -71,6 +73,7 @@ impl Default for CheckConfig {
             only: Vec::new(),
             request_budget: None,
             replay_base: None,
+            progress: None,
         }
     }
 }
@@ -461,6 +464,9 @@ impl<'a> Ctx<'a> {
         let mut attempt = 0;
         let result = loop {
             self.sent.fetch_add(1, Ordering::Relaxed);
+            if let Some(p) = &self.config.progress {
+                p.fetch_add(1, Ordering::Relaxed);
+            }
             let r = self.client.send(&raw, &req.signing).await;
             let retry = match &r {
                 Ok(resp) => {
@@ -522,6 +528,12 @@ impl<'a> Ctx<'a> {
     /// Checks that every response of the run must pass.
     fn global_checks(&self, ex: &Exchange) {
         let Some(j) = ex.judged() else { return };
+        self.judge(
+            RuleId::PROTO_NO_SERVER_ERRORS,
+            ex,
+            j.status < 500,
+            "a status below 500",
+        );
         if let Some(p) = j.ill_formed() {
             // A HEAD response has no body by definition.
             if ex.case.method != "HEAD" {
@@ -530,6 +542,9 @@ impl<'a> Ctx<'a> {
                     ex,
                     format!("a well-formed XML body ({p})"),
                 );
+            }
+            if j.status >= 400 {
+                self.check_error_envelope(ex, j);
             }
             return;
         }
@@ -540,12 +555,6 @@ impl<'a> Ctx<'a> {
             ex,
             has_rid,
             "a RequestId in the response body",
-        );
-        self.judge(
-            RuleId::PROTO_NO_SERVER_ERRORS,
-            ex,
-            j.status < 500,
-            "a status below 500",
         );
         if j.status >= 400 {
             self.check_error_envelope(ex, j);

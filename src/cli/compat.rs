@@ -1,0 +1,48 @@
+//! `iam-contract compat`: the compatibility matrix (one row per rule, one column per target)
+//! from JSON reports of `check --report json=PATH`.
+
+use super::check::exit;
+use crate::report;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// JSON reports, one per target, in column order.
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<PathBuf>,
+    /// Write the matrix here instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(exit::USAGE);
+            }
+        };
+        match report::from_json(&text) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(exit::USAGE);
+            }
+        }
+    }
+    let matrix = report::compatibility_matrix(&reports);
+    match &args.out {
+        Some(p) => {
+            if let Err(e) = std::fs::write(p, matrix) {
+                eprintln!("error: cannot write {}: {e}", p.display());
+                return ExitCode::from(exit::USAGE);
+            }
+        }
+        None => print!("{matrix}"),
+    }
+    ExitCode::SUCCESS
+}
