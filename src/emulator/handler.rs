@@ -73,6 +73,34 @@ impl HttpResponse {
     }
 }
 
+/// A secret-free snapshot of the emulator's store ([`Emulator::inventory`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Inventory {
+    /// Users in lookup-key order.
+    pub users: Vec<InventoryUser>,
+    /// Every key the store holds, in no particular order.
+    pub keys: Vec<InventoryKey>,
+}
+
+/// One user in an [`Inventory`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryUser {
+    /// The lookup key (the name folded to lower case unless `case-sensitive-names`).
+    pub folded: String,
+    pub name: String,
+    /// The user's key IDs in creation order.
+    pub key_ids: Vec<String>,
+}
+
+/// One key in an [`Inventory`]; never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryKey {
+    pub id: String,
+    /// The owner's lookup key.
+    pub owner: String,
+    pub status: String,
+}
+
 /// An error answer before encoding.
 #[derive(Debug)]
 struct ApiError {
@@ -268,6 +296,30 @@ impl Emulator {
 
     pub fn max_body_bytes(&self) -> usize {
         self.max_body
+    }
+
+    /// A secret-free, read-only view of the store, for invariant checks (the `emulator_request`
+    /// fuzz target asserts quota, unique IDs and owner consistency after every request).
+    pub fn inventory(&self) -> Inventory {
+        let st = self.lock();
+        Inventory {
+            users: st
+                .users()
+                .map(|(folded, u)| InventoryUser {
+                    folded: folded.clone(),
+                    name: u.name.clone(),
+                    key_ids: u.keys.clone(),
+                })
+                .collect(),
+            keys: st
+                .keys()
+                .map(|k| InventoryKey {
+                    id: k.id.clone(),
+                    owner: k.owner.clone(),
+                    status: k.status.clone(),
+                })
+                .collect(),
+        }
     }
 
     /// Whether [`Emulator::handle`] may block the calling thread (the `race-quota` fault
@@ -770,7 +822,7 @@ impl Emulator {
                 self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
                 let path = s("Path").unwrap_or("/").to_owned();
                 let user = self
-                    .with_rng(|r| st.create_user(&target, &path, now, r).map(|u| u.clone()))
+                    .with_rng(|r| st.create_user(&target, &path, now, r).cloned())
                     .map_err(se)?;
                 ok(json!({ "User": self.user_value(&user) }))
             }

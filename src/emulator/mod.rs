@@ -17,7 +17,7 @@ mod sigv4;
 mod store;
 
 pub use fault::{Fault, FaultSet, UnknownFault};
-pub use handler::{Emulator, HttpRequest, HttpResponse};
+pub use handler::{Emulator, HttpRequest, HttpResponse, Inventory, InventoryKey, InventoryUser};
 #[cfg(feature = "net")]
 pub use server::{RunningEmulator, start};
 

@@ -126,6 +126,11 @@ impl Store {
         self.keys.get(id)
     }
 
+    /// Every key, in no particular order (for the read-only inventory).
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.keys.values()
+    }
+
     #[cfg(test)]
     pub fn key_count(&self) -> usize {
         self.keys.len()

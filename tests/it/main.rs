@@ -3,5 +3,6 @@
 
 mod cli;
 mod contract;
+mod emulator;
 mod model;
 mod wire;
