@@ -12,5 +12,6 @@ pub mod cli_input;
 pub mod client;
 pub mod emulator;
 pub mod model;
+pub mod report;
 pub mod secret;
 pub mod wire;

@@ -5,4 +5,5 @@ mod cli;
 mod contract;
 mod emulator;
 mod model;
+mod report;
 mod wire;
