@@ -14,4 +14,5 @@ pub mod emulator;
 pub mod model;
 pub mod report;
 pub mod secret;
+pub mod snapshot;
 pub mod wire;

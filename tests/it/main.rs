@@ -6,4 +6,5 @@ mod contract;
 mod emulator;
 mod model;
 mod report;
+mod snapshots;
 mod wire;

@@ -1,0 +1,218 @@
+//! `iam-contract snapshot`: send the fixed case set to an endpoint, write one normalised
+//! snapshot per case (`--out DIR`) and/or compare with a recorded set (`--compare DIR`).
+//!
+//! With no `--endpoint` and no `--target`, the embedded emulator is used (optionally with
+//! faults), as in `check`. Exit codes: 0 recorded (and equal to the recording when comparing),
+//! 1 differences, 2 usage error, 3 endpoint unreachable or cleanup impossible. Prints diffs and
+//! a summary; never a secret (every snapshot passes the secret tripwire before it is written).
+
+use super::check::exit;
+use crate::client::{Client, Credentials};
+use crate::emulator;
+use crate::snapshot::{self, RecordConfig};
+use crate::targets::{self, TargetProfile};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+#[command(
+    group = clap::ArgGroup::new("action").required(true).multiple(true).args(["out", "compare"]),
+    after_help = "The cases, the normalisation and the file format are documented in the README \
+(\"Snapshots\"). Exit codes: 0 recorded / equal, 1 differences, 2 usage error, 3 endpoint \
+unreachable."
+)]
+pub struct Args {
+    /// Endpoint to snapshot (for example http://127.0.0.1:5000/). Credentials come from the
+    /// usual AWS sources and must be allowed to create and delete users and keys.
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    pub endpoint: Option<String>,
+    /// A target profile from targets/NAME/: starts the service if the profile says how.
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// The AWS credentials profile to sign with (for --endpoint).
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+    /// Write one snapshot per case into DIR (DIR/CASE.txt).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Compare with the recorded set in DIR (for example snapshots/reference) and print a diff
+    /// per differing case.
+    #[arg(long, value_name = "DIR")]
+    pub compare: Option<PathBuf>,
+    /// Inject a fault into the embedded emulator (repeatable; see `serve --list-faults`).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["endpoint", "target"])]
+    pub fault: Vec<String>,
+    /// Allow sending to *.amazonaws.com (the cases create and delete two users and keys).
+    #[arg(long)]
+    pub allow_live_aws: bool,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::UNREACHABLE);
+        }
+    };
+    ExitCode::from(rt.block_on(run_async(args)))
+}
+
+fn usage(msg: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {msg}");
+    exit::USAGE
+}
+
+async fn run_async(args: Args) -> u8 {
+    let root = std::env::current_dir().unwrap_or_default();
+    // Read the recording first: a typo in --compare should not cost a run.
+    let recorded = match &args.compare {
+        Some(dir) => match snapshot::load_dir(dir) {
+            Ok(r) => Some(r),
+            Err(e) => return usage(e),
+        },
+        None => None,
+    };
+    let mut _emulator = None;
+    let mut _service = None;
+    let (endpoint, credentials, source) = if let Some(name) = &args.target {
+        let (profile, _dir) = match TargetProfile::load(&root, name) {
+            Ok(p) => p,
+            Err(e) => return usage(e),
+        };
+        let endpoint = match &profile.endpoint {
+            Some(url) => url.clone(),
+            None => {
+                if let Err(e) = targets::install(&profile, &root) {
+                    eprintln!("error: {e}");
+                    return exit::UNREACHABLE;
+                }
+                let scratch = std::env::temp_dir().join(format!(
+                    "iam-contract-snapshot-{}-{}",
+                    profile.name,
+                    std::process::id()
+                ));
+                eprintln!("starting {} ...", profile.name);
+                match targets::start(&profile, &root, &scratch).await {
+                    Ok(t) => {
+                        let url = t.url.clone();
+                        _service = Some(t);
+                        url
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::UNREACHABLE;
+                    }
+                }
+            }
+        };
+        (
+            endpoint,
+            profile.credentials(),
+            format!("recorded from target {}", profile.name),
+        )
+    } else if let Some(url) = &args.endpoint {
+        let creds =
+            match Credentials::resolve(args.aws_profile.as_deref(), &|k| std::env::var(k).ok()) {
+                Ok(c) => c,
+                Err(e) => return usage(e),
+            };
+        (url.clone(), creds, "recorded from an endpoint".to_owned())
+    } else {
+        let mut config = emulator::Config::default();
+        for f in &args.fault {
+            match f.parse::<emulator::Fault>() {
+                Ok(fault) => config = config.with_fault(fault),
+                Err(e) => return usage(e),
+            }
+        }
+        let faults: Vec<&str> = config.faults.iter().map(|f| f.name()).collect();
+        let source = if faults.is_empty() {
+            "recorded from the embedded emulator".to_owned()
+        } else {
+            format!(
+                "recorded from the embedded emulator with faults {}",
+                faults.join(",")
+            )
+        };
+        match emulator::start(config).await {
+            Ok(e) => {
+                let url = e.url().to_owned();
+                let creds = e.credentials().clone();
+                _emulator = Some(e);
+                (url, creds, source)
+            }
+            Err(e) => {
+                eprintln!("error: cannot start the embedded emulator: {e}");
+                return exit::UNREACHABLE;
+            }
+        }
+    };
+    if super::check::is_live_aws(&endpoint) && !args.allow_live_aws {
+        return usage(format!(
+            "{endpoint} is AWS itself; the cases create and delete users and keys there. Pass --allow-live-aws to do that on purpose"
+        ));
+    }
+    let client = match Client::new(&endpoint, Some(credentials)) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let source = format!("{source} by iam-contract {}", env!("CARGO_PKG_VERSION"));
+
+    let stop = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No signal handling here: never stop early.
+            std::future::pending::<()>().await;
+        }
+        eprintln!("interrupted: deleting what the run created ...");
+    };
+    let recording = match snapshot::record_until(&client, &RecordConfig::default(), stop).await {
+        Ok(r) => r,
+        Err(e @ snapshot::SnapshotError::Interrupted) => {
+            eprintln!("{e}");
+            return exit::INTERRUPTED;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::UNREACHABLE;
+        }
+    };
+    if !recording.cleanup_left.is_empty() {
+        eprintln!(
+            "warning: cleanup could not delete: {}",
+            recording.cleanup_left.join("; ")
+        );
+    }
+    let violations: usize = recording
+        .cases
+        .iter()
+        .map(|c| c.normalized.violations.len())
+        .sum();
+    if violations > 0 {
+        eprintln!(
+            "note: {violations} value(s) of the wrong shape (shown as [NAME: wrong shape, ...])"
+        );
+    }
+    let files = recording.files(&source);
+    if let Some(dir) = &args.out {
+        if let Err(e) = snapshot::write_dir(dir, &files) {
+            return usage(e);
+        }
+        eprintln!("wrote {} snapshots to {}", files.len(), dir.display());
+    }
+    match &recorded {
+        Some(rec) => {
+            let c = snapshot::compare(rec, &files);
+            print!("{}", c.render());
+            if c.is_equal() {
+                exit::CONFORMS
+            } else {
+                exit::DEVIATIONS
+            }
+        }
+        None => exit::CONFORMS,
+    }
+}
