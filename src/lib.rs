@@ -10,9 +10,14 @@
 pub mod cli;
 pub mod cli_input;
 pub mod client;
+pub mod contract;
 pub mod emulator;
+pub mod fuzzing;
+pub mod generate;
 pub mod model;
 pub mod report;
 pub mod secret;
 pub mod snapshot;
+#[cfg(feature = "net")]
+pub mod targets;
 pub mod wire;

@@ -132,7 +132,7 @@ pub fn catalogue(model: &Model) -> Vec<Rule> {
                 &format!(
                     "{m} values below the model's minimum length ({min}) get 400 ValidationError, before any existence check."
                 ),
-                &["skip-length-checks", "validation-after-lookup"],
+                &["validation-after-lookup"],
             );
         }
         if let Some(max) = c.max {
@@ -568,7 +568,7 @@ pub fn catalogue(model: &Model) -> Vec<Rule> {
         Profile::Model,
         "Duplicate parameters are handled deterministically",
         "A request naming UserName twice (an invalid value and a missing user) gets the same answer every time, and never a 5xx.",
-        &["duplicate-params-random"],
+        &["duplicate-params-alternate"],
     );
     add(
         RuleId::PROTO_PLUS_ENCODING,
@@ -586,7 +586,7 @@ pub fn catalogue(model: &Model) -> Vec<Rule> {
         Profile::Model,
         "Invalid UTF-8 in a parameter is refused with 4xx",
         "UserName percent-encoding bytes that are not UTF-8 gets a 4xx with a well-formed body, never 2xx or 5xx.",
-        &["random-500"],
+        &["invalid-utf8-500"],
     );
     add(
         RuleId::PROTO_NO_SERVER_ERRORS,
@@ -613,7 +613,7 @@ pub fn catalogue(model: &Model) -> Vec<Rule> {
         Source::Docs,
         Profile::Model,
         "Parallel creates across users never repeat an ID",
-        "Keys created in parallel for several users all have distinct AccessKeyIds.",
+        "Keys created in parallel for several users all have distinct AccessKeyIds, none of them issued earlier in the run.",
         &["reuse-key-ids"],
     );
     rules

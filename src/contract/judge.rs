@@ -69,10 +69,13 @@ pub fn judge(
     let mut all: Vec<Secret> = secrets.to_vec();
     all.extend(decoded.secrets.iter().map(|(_, s)| s.clone()));
     let excerpt_bytes = &body[..body.len().min(EXCERPT_BYTES)];
-    let mut excerpt = scrub(&String::from_utf8_lossy(excerpt_bytes), &all);
-    // A secret cut in half by the excerpt boundary would escape the scrub; redact any
-    // SecretAccessKey element's content wholesale as well.
-    excerpt = redact_secret_elements(&excerpt);
+    // A secret cut in half by the excerpt boundary would escape the scrub, so every
+    // SecretAccessKey element's content is redacted wholesale first; then known secrets
+    // anywhere else (a service that echoes one in a message, say).
+    let mut excerpt = scrub(
+        &redact_secret_elements(&String::from_utf8_lossy(excerpt_bytes)),
+        &all,
+    );
     if body.len() > EXCERPT_BYTES {
         excerpt.push_str("…");
     }

@@ -164,7 +164,7 @@ pub async fn cleanup_ledger(
             .await
             {
                 Ok(r) if r.status < 300 => out.keys_deleted += 1,
-                Ok(r) if r.status == 404 => {}
+                Ok(r) if is_gone(model, &r) => {}
                 Ok(r) => out
                     .left
                     .push(format!("key {id} of {user}: HTTP {}", r.status)),
@@ -179,10 +179,20 @@ pub async fn cleanup_ledger(
         .await
         {
             Ok(r) if r.status < 300 => out.users_deleted += 1,
-            Ok(r) if r.status == 404 => {}
+            Ok(r) if is_gone(model, &r) => {}
             Ok(r) => out.left.push(format!("user {user}: HTTP {}", r.status)),
             Err(e) => out.left.push(format!("user {user}: {e}")),
         }
     }
     out
+}
+
+/// Whether a failed delete says the thing is already gone (404, or NoSuchEntity under any
+/// status: an endpoint that gets error statuses wrong must still be cleanable).
+fn is_gone(model: &Model, r: &crate::client::RawResponse) -> bool {
+    r.status == 404
+        || decode_response(model, "DeleteUser", &r.body)
+            .error()
+            .and_then(|e| e.code.as_deref())
+            == Some("NoSuchEntity")
 }

@@ -403,7 +403,10 @@ impl Executor {
                 } else {
                     "403 InvalidClientTokenId"
                 };
-                let mut planned = p("GetUser", vec![], expect.into());
+                // GetUser of the key's own user: allowed for any user, so the answer depends on
+                // authentication alone.
+                let owner = self.users[key.user].name.clone();
+                let mut planned = p("GetUser", vec![("UserName", owner)], expect.into());
                 planned.sign_as = Some(Credentials {
                     access_key_id: key.id.clone(),
                     secret_access_key: key.secret.clone(),
@@ -491,6 +494,16 @@ impl Executor {
                             "409 LimitExceeded: the user already holds {} keys",
                             self.quota
                         ),
+                    ));
+                } else if planned.implicit_user.is_some() && !ok {
+                    // Under the quota, an implicit create that fails did not go to the signer.
+                    v.push((
+                        RuleId::LIFE_IMPLICIT_USER,
+                        Err(format!(
+                            "200 and a key for the signing user (who holds {} of {} keys)",
+                            self.live_keys(s),
+                            self.quota
+                        )),
                     ));
                 } else {
                     v.push(expected_rule(

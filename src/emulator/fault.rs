@@ -61,7 +61,7 @@ faults! {
     CaseSensitiveNames = "case-sensitive-names": "user names are unique case-sensitively",
     DeleteUserWithKeys = "delete-user-with-keys": "DeleteUser succeeds while keys exist and removes them",
     ImplicitUserBootstrap = "implicit-user-bootstrap": "no UserName always means the bootstrap user, whoever signs",
-    CreateDateChangesOnUpdate = "create-date-changes-on-update": "UpdateAccessKey resets the key's CreateDate",
+    CreateDateChangesOnUpdate = "create-date-changes-on-update": "UpdateAccessKey moves the key's CreateDate a day forward",
     BadCreateDate = "bad-create-date": "CreateDate is written as epoch seconds, not ISO 8601",
     RaceQuota = "race-quota": "the key quota check and the insert are not atomic, so concurrent creates can exceed the quota",
     UnknownAction500 = "unknown-action-500": "an unknown Action answers 500 instead of 400 InvalidAction",
@@ -74,6 +74,12 @@ faults! {
     NoErrorEnvelope = "no-error-envelope": "errors keep their status but the body is the plain text \"error\"",
     StaleLastUsed = "stale-last-used": "GetAccessKeyLastUsed reports a LastUsedDate for a key that was never used",
     SecretReuse = "secret-reuse": "every new key gets the same secret as the previous key",
+    UserNameMax64 = "user-name-max-64": "CreateAccessKey validates UserName against the user-name limit (64) instead of existingUserNameType (128)",
+    MissingActionAccepted = "missing-action-accepted": "a request without Action answers HTTP 200",
+    GetUnsupported = "get-unsupported": "GET requests are refused with 405, so the query-string form does not work",
+    DuplicateParamsAlternate = "duplicate-params-alternate": "for a repeated parameter, the first and the last occurrence win on alternate requests",
+    InvalidUtf8500 = "invalid-utf8-500": "a parameter that is not UTF-8 after percent-decoding answers 500 instead of 400",
+    PlusLiteral = "plus-literal": "a raw + in a form body or query string stays a plus instead of decoding to a space",
 }
 
 impl fmt::Display for Fault {

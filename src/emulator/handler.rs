@@ -154,6 +154,8 @@ pub struct Emulator {
     /// Present when seeded: every draw then comes from this one generator. Otherwise each
     /// thread uses rand's OS-seeded CSPRNG and no lock is taken for randomness.
     seeded: Option<Mutex<rand::rngs::StdRng>>,
+    /// Flips on each request with repeated parameters (fault `duplicate-params-alternate`).
+    dup_toggle: std::sync::atomic::AtomicBool,
     state: Mutex<Store>,
     bootstrap: Credentials,
     bootstrap_name: String,
@@ -185,8 +187,9 @@ fn epoch_secs(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-fn user_arn(name: &str) -> String {
-    format!("arn:aws:iam::{ACCOUNT_ID}:user/{name}")
+/// A user's ARN: `arn:aws:iam::ACCOUNT:user` + path (which starts and ends with `/`) + name.
+fn user_arn(path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT_ID}:user{path}{name}")
 }
 
 /// Runs `f` with the seeded generator if there is one, else with rand's thread-local
@@ -271,6 +274,7 @@ impl Emulator {
             faults: f,
             clock: config.clock.clone(),
             seeded,
+            dup_toggle: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(store),
             bootstrap,
             bootstrap_name: name,
@@ -436,6 +440,14 @@ impl Emulator {
         }
         let mutating_method = match req.method.as_str() {
             "POST" => true,
+            "GET" if self.has(Fault::GetUnsupported) => {
+                return Err(ApiError {
+                    status: 405,
+                    sender: true,
+                    code: "MethodNotAllowed".into(),
+                    message: "The method GET is not allowed; use POST.".into(),
+                });
+            }
             "GET" => false,
             _ if self.has(Fault::AnyMethodMutates) => true,
             other => {
@@ -455,12 +467,25 @@ impl Emulator {
             None => (req.path_and_query.as_str(), ""),
         };
         let malformed = |what: &str| ApiError {
-            status: 400,
+            status: if self.has(Fault::InvalidUtf8500) {
+                500
+            } else {
+                400
+            },
             sender: true,
             code: "MalformedQueryString".into(),
             message: format!("The {what} is not valid UTF-8 after percent-decoding."),
         };
-        let query = decode_form(raw_query.as_bytes()).map_err(|_| malformed("query string"))?;
+        // The fault keeps a raw `+` literal by escaping it before the (correct) decoder sees it.
+        let plus_literal = |b: &[u8]| -> Vec<u8> {
+            if self.has(Fault::PlusLiteral) {
+                String::from_utf8_lossy(b).replace('+', "%2B").into_bytes()
+            } else {
+                b.to_vec()
+            }
+        };
+        let query = decode_form(&plus_literal(raw_query.as_bytes()))
+            .map_err(|_| malformed("query string"))?;
         let form_body = req
             .headers
             .iter()
@@ -471,7 +496,7 @@ impl Emulator {
                     .starts_with("application/x-www-form-urlencoded")
             });
         let mut pairs = if mutating_method && form_body {
-            decode_form(&req.body).map_err(|_| malformed("request body"))?
+            decode_form(&plus_literal(&req.body)).map_err(|_| malformed("request body"))?
         } else {
             Vec::new()
         };
@@ -484,6 +509,19 @@ impl Emulator {
         };
         let caller = self.authenticate(&signable, &query, sts)?;
         pairs.extend(query);
+        if self.has(Fault::DuplicateParamsAlternate) {
+            let repeated = pairs
+                .iter()
+                .enumerate()
+                .any(|(i, (k, _))| pairs[..i].iter().any(|(k2, _)| k2 == k));
+            if repeated
+                && self
+                    .dup_toggle
+                    .fetch_xor(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                pairs.reverse();
+            }
+        }
         let params = Params(pairs);
         if let Some(k) = &caller.key_id {
             let now = self.clock.now();
@@ -504,12 +542,16 @@ impl Emulator {
                 .user_by_key(&caller.owner)
                 .ok_or_else(|| self.fact("invalid-client-token-id", &[]))?;
             return Ok(Output::CallerIdentity {
-                arn: user_arn(&user.name),
+                arn: user_arn(&user.path, &user.name),
                 user_id: user.id.clone(),
             });
         }
         let Some(action) = params.get("Action") else {
-            return Err(self.fact("missing-action", &[]));
+            let mut e = self.fact("missing-action", &[]);
+            if self.has(Fault::MissingActionAccepted) {
+                e.status = 200;
+            }
+            return Err(e);
         };
         let Some(op) = self.model.operation(action) else {
             if self.has(Fault::UnknownAction500) {
@@ -701,6 +743,25 @@ impl Emulator {
                 _ => true,
             });
         }
+        if self.has(Fault::UserNameMax64) && op == "CreateAccessKey" && violations.is_empty() {
+            let user_max = self
+                .model
+                .input_string("CreateUser", "UserName")
+                .and_then(|c| c.max);
+            let len = value
+                .get("UserName")
+                .and_then(Value::as_str)
+                .map(|s| s.chars().count() as u64);
+            if let (Some(max), Some(len)) = (user_max, len)
+                && len > max
+            {
+                violations.push(crate::model::Violation {
+                    member: "UserName".into(),
+                    constraint: Constraint::LengthMax { max },
+                    value_desc: len.to_string(),
+                });
+            }
+        }
         if !violations.is_empty() {
             let mut e = self.fact("validation", &[]);
             if !self.has(Fault::RewordedErrors) {
@@ -727,7 +788,7 @@ impl Emulator {
             "Path": u.path,
             "UserName": u.name,
             "UserId": u.id,
-            "Arn": user_arn(&u.name),
+            "Arn": user_arn(&u.path, &u.name),
             "CreateDate": self.date(u.created),
         })
     }
@@ -771,11 +832,14 @@ impl Emulator {
         if allowed {
             return Ok(());
         }
-        let resource = user_arn(target.unwrap_or(""));
+        let target_path = target
+            .and_then(|t| st.user(t))
+            .map_or("/", |u| u.path.as_str());
+        let resource = user_arn(target_path, target.unwrap_or(""));
         Err(self.fact(
             "access-denied",
             &[
-                ("arn", &user_arn(&caller.name)),
+                ("arn", &user_arn(&caller.path, &caller.name)),
                 ("action", action),
                 ("resource", &resource),
             ],
@@ -924,7 +988,10 @@ impl Emulator {
                 }
                 if op == "UpdateAccessKey" {
                     let status = s("Status").unwrap_or("Active");
-                    let reset = self.has(Fault::CreateDateChangesOnUpdate).then_some(now);
+                    // A day forward, so the change shows even within the second of creation.
+                    let reset = self
+                        .has(Fault::CreateDateChangesOnUpdate)
+                        .then(|| now + Duration::from_secs(86_400));
                     st.update_key(&folded, id, status, reset).map_err(se)?;
                 } else {
                     st.delete_key(&folded, id).map_err(se)?;

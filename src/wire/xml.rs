@@ -223,6 +223,12 @@ fn parse(text: &str) -> Result<(Element, bool), String> {
             },
             Event::GeneralRef(r) => {
                 let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) if !is_xml_char(c) => {
+                        return Err(format!(
+                            "character reference to U+{:04X}, which XML 1.0 does not allow",
+                            c as u32
+                        ));
+                    }
                     Ok(Some(c)) => c.to_string(),
                     Ok(None) => {
                         let name = r.xml10_content();
@@ -251,6 +257,12 @@ fn parse(text: &str) -> Result<(Element, bool), String> {
         .ok_or_else(|| "no root element".into())
 }
 
+/// XML 1.0's `Char` production: what a well-formed document may contain, literally or by
+/// character reference.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
 /// Decodes a response body of `operation`. Never panics; everything odd is a [`WireProblem`].
 pub fn decode_response(model: &Model, operation: &str, body: &[u8]) -> Decoded {
     let mut d = Decoded {
@@ -271,6 +283,17 @@ pub fn decode_response(model: &Model, operation: &str, body: &[u8]) -> Decoded {
         d.problems.push(WireProblem::NotUtf8);
         return d;
     };
+    // quick-xml passes characters XML 1.0 forbids (NUL, most C0 controls) through as text;
+    // a body carrying one is not well-formed, whatever else it says (found by fuzzing).
+    if let Some((at, c)) = text.char_indices().find(|(_, c)| !is_xml_char(*c)) {
+        d.problems.push(WireProblem::IllFormed {
+            reason: format!(
+                "character U+{:04X} is not allowed in XML 1.0 at byte {at}",
+                c as u32
+            ),
+        });
+        return d;
+    }
     let (root, decl) = match parse(text) {
         Ok(r) => r,
         Err(reason) => {

@@ -21,7 +21,7 @@ fn quick_config(tag: &str) -> CheckConfig {
         profile: Profile::Aws,
         cases: 24,
         sequences: 16,
-        parallel_creates: 40,
+        parallel_creates: 100,
         ledger: std::env::temp_dir().join(format!(
             "iam-contract-test-{tag}-{}.jsonl",
             std::process::id()
@@ -31,16 +31,21 @@ fn quick_config(tag: &str) -> CheckConfig {
 }
 
 async fn check_emulator(config: emulator::Config, check: &CheckConfig) -> Report {
+    // An emulator that issues key IDs shorter than the model allows cannot accept them back
+    // in DeleteAccessKey, so cleanup cannot finish there; everywhere else it must.
+    let cleanup_possible = !config.faults.contains(Fault::ShortKeyId);
     let emu = emulator::start(config).await.expect("emulator starts");
     let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
     let outcome = run_check(&client, Model::embedded(), check)
         .await
         .expect("check runs");
-    assert!(
-        outcome.cleanup_left.is_empty(),
-        "cleanup left {:?}",
-        outcome.cleanup_left
-    );
+    if cleanup_possible {
+        assert!(
+            outcome.cleanup_left.is_empty(),
+            "cleanup left {:?}",
+            outcome.cleanup_left
+        );
+    }
     outcome.report
 }
 

@@ -1278,6 +1278,56 @@ fn check_fault(f: Fault) {
                 .collect();
             assert_eq!(same, vec![false, true]);
         }
+        Fault::UserNameMax64 => {
+            let n = "a".repeat(65);
+            let (g, b) = both(&[("Action", "CreateAccessKey"), ("UserName", &n)]);
+            assert_eq!(
+                (code(&g).as_str(), code(&b).as_str()),
+                ("NoSuchEntity", "ValidationError")
+            );
+        }
+        Fault::MissingActionAccepted => {
+            let (g, b) = both(&[]);
+            assert_eq!((g.status, b.status), (400, 200));
+        }
+        Fault::GetUnsupported => {
+            let q = [("Action", "GetUser"), V];
+            let (g, b) = (
+                good.handle(&sign(get(&q), &admin())),
+                bad.handle(&sign(get(&q), &admin())),
+            );
+            assert_eq!((g.status, b.status), (200, 405));
+        }
+        Fault::DuplicateParamsAlternate => {
+            let q = [
+                ("Action", "CreateAccessKey"),
+                ("UserName", "nobody"),
+                ("UserName", "a b"),
+            ];
+            let g: Vec<String> = (0..2).map(|_| code(&call(&good, &q))).collect();
+            let b: Vec<String> = (0..2).map(|_| code(&call(&bad, &q))).collect();
+            assert_eq!(g[0], g[1]);
+            assert_ne!(b[0], b[1]);
+        }
+        Fault::InvalidUtf8500 => {
+            let raw = |e: &Emulator| {
+                let mut req = post(&[]);
+                req.body = b"Action=CreateAccessKey&Version=2010-05-08&UserName=%FF".to_vec();
+                e.handle(&sign(req, &admin())).status
+            };
+            assert_eq!((raw(&good), raw(&bad)), (400, 500));
+        }
+        Fault::PlusLiteral => {
+            for e in [&good, &bad] {
+                create_user(e, "a+b");
+            }
+            let raw = |e: &Emulator| {
+                let mut req = post(&[]);
+                req.body = b"Action=CreateAccessKey&Version=2010-05-08&UserName=a+b".to_vec();
+                e.handle(&sign(req, &admin())).status
+            };
+            assert_eq!((raw(&good), raw(&bad)), (400, 200));
+        }
     }
     // Whatever the fault, the baseline stays conforming on a plain call.
     assert_eq!(call(&good, &[("Action", "ListUsers")]).status, 200);
