@@ -91,15 +91,24 @@ pub async fn cleanup_ledger(
     entries: &[LedgerEntry],
 ) -> CleanupOutcome {
     let mut out = CleanupOutcome::default();
+    // Users are deleted only when the run created them (a `User` entry); keys the run created
+    // for any other user (an endpoint that answers an empty UserName with a key for some
+    // default user, say) are deleted one by one, and their user is left alone.
     let mut users: Vec<String> = Vec::new();
+    let mut foreign_keys: Vec<(String, String)> = Vec::new();
     for e in entries {
-        match e {
-            LedgerEntry::User { name } | LedgerEntry::Key { user: name, .. } => {
-                if !users.contains(name) {
-                    users.push(name.clone());
-                }
-            }
-            LedgerEntry::Run { .. } => {}
+        if let LedgerEntry::User { name } = e
+            && !users.contains(name)
+        {
+            users.push(name.clone());
+        }
+    }
+    for e in entries {
+        if let LedgerEntry::Key { user, id } = e
+            && !users.contains(user)
+            && !foreign_keys.iter().any(|(_, i)| i == id)
+        {
+            foreign_keys.push((user.clone(), id.clone()));
         }
     }
     let call = |params: Vec<(&str, String)>| {
@@ -126,6 +135,24 @@ pub async fn cleanup_ledger(
         }
     };
     let version = model.metadata().api_version.clone();
+    for (user, id) in foreign_keys {
+        let mut params = vec![
+            ("Action", "DeleteAccessKey".to_owned()),
+            ("Version", version.clone()),
+            ("AccessKeyId", id.clone()),
+        ];
+        if !user.is_empty() {
+            params.push(("UserName", user.clone()));
+        }
+        match call(params).await {
+            Ok(r) if r.status < 300 => out.keys_deleted += 1,
+            Ok(r) if is_gone(model, &r) => {}
+            Ok(r) => out
+                .left
+                .push(format!("key {id} of {user}: HTTP {}", r.status)),
+            Err(e) => out.left.push(format!("key {id} of {user}: {e}")),
+        }
+    }
     for user in users {
         let mut ids: Vec<String> = entries
             .iter()

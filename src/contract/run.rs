@@ -512,6 +512,20 @@ impl<'a> Ctx<'a> {
             result,
             leaks_secret,
         };
+        // Whatever the probe meant, a key that came back is a key on the target: note it, so
+        // cleanup deletes it even when the case expected a refusal.
+        if action == OPERATION
+            && let Some(j) = ex.judged().filter(|j| j.is_success())
+            && let Some(id) = j.str_at("/AccessKey/AccessKeyId")
+        {
+            let _ = self.ledger.record(&LedgerEntry::Key {
+                user: j
+                    .str_at("/AccessKey/UserName")
+                    .unwrap_or_default()
+                    .to_owned(),
+                id: id.to_owned(),
+            });
+        }
         self.global_checks(&ex);
         ex
     }

@@ -367,15 +367,9 @@ fn no_snapshot_holds_a_live_secret() {
     );
 }
 
-/// Where the emulator deviates from AWS's published facts, reported to the lead: the ARN of a
-/// user with a path leaves the path out (AWS: `arn:aws:iam::ACCOUNT:user/PATH/NAME`). When the
-/// emulator is fixed, this test fails until the list is emptied.
-const KNOWN_EMULATOR_DEVIATIONS: &[&str] = &[
-    "create-user.ok",
-    "get-user.ok",
-    "list-users.ok",
-    "get-caller-identity.ok",
-];
+/// Cases where the emulator is known to deviate from AWS's published facts (none today; the
+/// ARN of a user with a path used to leave the path out).
+const KNOWN_EMULATOR_DEVIATIONS: &[&str] = &[];
 
 #[test]
 fn emulator_matches_the_shipped_reference() {
