@@ -586,6 +586,11 @@ impl<'a> Ctx<'a> {
             return;
         };
         let mut problems = Vec::new();
+        for p in &j.decoded.problems {
+            if let crate::wire::WireProblem::WrongRoot { .. } = p {
+                problems.push(p.to_string());
+            }
+        }
         if err.code.as_deref().is_none_or(str::is_empty) {
             problems.push("no Code".to_owned());
         }

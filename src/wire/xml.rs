@@ -314,6 +314,26 @@ pub fn decode_response(model: &Model, operation: &str, body: &[u8]) -> Decoded {
         }
     };
     let expected_root = format!("{operation}Response");
+    // The S3-style error (`<Error><Code/><Message/><RequestId/></Error>`) that gateways which
+    // also speak S3 send: read it, and say that the envelope is not IAM's.
+    if root.name == "Error" {
+        d.problems.push(WireProblem::WrongRoot {
+            expected: "ErrorResponse".into(),
+            found: root.name.clone(),
+        });
+        let text_of = |name: &str| root.child(name).map(|c| c.text.trim().to_owned());
+        let request_id = text_of("RequestId");
+        if request_id.is_none() {
+            d.problems.push(WireProblem::MissingRequestId);
+        }
+        d.outcome = Outcome::Error(ErrorEnvelope {
+            fault: text_of("Type"),
+            code: text_of("Code"),
+            message: text_of("Message"),
+            request_id,
+        });
+        return d;
+    }
     if root.name == "ErrorResponse" || root.name == "Response" && root.child("Errors").is_some() {
         check_ns(&root, &mut d.problems);
         // `ErrorResponse/Error` (IAM) or `Response/Errors/Error` (EC2 style, seen in emulators).
