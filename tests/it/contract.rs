@@ -164,3 +164,192 @@ fn every_rule_fails_against_a_fault_that_breaks_it() {
         missed.join("\n")
     );
 }
+
+/// Reports never hold a secret, even when the endpoint leaks secrets into every listing
+/// (`secret-in-list`) and the findings quote those responses.
+#[test]
+fn no_report_format_holds_a_secret_the_run_saw() {
+    let rt = rt();
+    let outcome = rt.block_on(async {
+        let emu = emulator::start(emulator::Config::default().with_fault(Fault::SecretInList))
+            .await
+            .expect("emulator");
+        let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
+        run_check(&client, Model::embedded(), &quick_config("secrets"))
+            .await
+            .expect("check runs")
+    });
+    let leaky = outcome
+        .report
+        .rules
+        .iter()
+        .find(|r| r.id == "lifecycle.secret-only-at-creation")
+        .expect("rule");
+    assert_eq!(leaky.status, Status::Fail, "the fault must be caught");
+    // The run saw its own bootstrap secret and every secret it created.
+    assert!(
+        outcome.secrets.len() > 10,
+        "{} secrets",
+        outcome.secrets.len()
+    );
+    let outputs = [
+        (
+            "console",
+            iam_contract::report::console(&outcome.report, false),
+        ),
+        ("json", iam_contract::report::to_json(&outcome.report)),
+        ("junit", iam_contract::report::to_junit(&outcome.report)),
+        (
+            "markdown",
+            iam_contract::report::to_markdown(&outcome.report),
+        ),
+        ("debug", format!("{:?}", outcome.report)),
+    ];
+    let tripwire = iam_contract::report::Tripwire::new(outcome.secrets.clone());
+    for (name, text) in &outputs {
+        assert!(tripwire.check(name, text).is_ok(), "{name} holds a secret");
+        for s in &outcome.secrets {
+            assert!(!s.appears_in(text), "{name} holds a secret");
+        }
+    }
+    // The evidence is still there, redacted.
+    assert!(outputs[0].1.contains("<redacted>"));
+}
+
+/// After a run, the target holds nothing the run created.
+#[test]
+fn a_run_leaves_no_litter() {
+    let rt = rt();
+    rt.block_on(async {
+        let emu = emulator::start(emulator::Config::default())
+            .await
+            .expect("emulator");
+        let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
+        run_check(&client, Model::embedded(), &quick_config("litter"))
+            .await
+            .expect("check runs");
+        let inv = emu.emulator().inventory();
+        assert_eq!(inv.users.len(), 1, "users left: {:?}", inv.users);
+    });
+}
+
+/// Ctrl-C in the middle of `check --endpoint` deletes what the run created and exits 130.
+#[test]
+fn an_interrupted_check_cleans_up() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_iam-contract");
+    // `slow` makes the run long enough to interrupt it midway.
+    let mut serve = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--fault", "slow"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut url = String::new();
+    BufReader::new(serve.stdout.take().expect("stdout"))
+        .read_line(&mut url)
+        .expect("serve prints its URL");
+    let url = url.trim().to_owned();
+    let ledger =
+        std::env::temp_dir().join(format!("iam-contract-int-{}.jsonl", std::process::id()));
+    let check = Command::new(bin)
+        .args(["check", "--endpoint", &url, "--quiet", "--ledger"])
+        .arg(&ledger)
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            iam_contract::client::EXAMPLE_ACCESS_KEY_ID,
+        )
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            iam_contract::client::EXAMPLE_SECRET_ACCESS_KEY,
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("check starts");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let pid = check.id().to_string();
+    Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    let out = check.wait_with_output().expect("check ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("cleaned up"), "{stderr}");
+    assert!(
+        !ledger.exists(),
+        "the ledger is removed once everything is deleted"
+    );
+    // Ask the server who is left.
+    let rt = rt();
+    let users = rt.block_on(async {
+        let client =
+            Client::new(&url, Some(iam_contract::client::Credentials::example())).expect("client");
+        let r = client
+            .call(&[
+                ("Action".into(), "ListUsers".into()),
+                ("Version".into(), "2010-05-08".into()),
+            ])
+            .await
+            .expect("ListUsers");
+        String::from_utf8_lossy(&r.body)
+            .matches("<UserName>")
+            .count()
+    });
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(users, 1, "only the bootstrap user is left");
+}
+
+/// moto (pinned in targets/moto/) shows exactly the deviations its baseline records. Installs
+/// moto into its own virtualenv when pip can; otherwise says so and skips.
+#[test]
+fn moto_deviates_exactly_as_its_baseline_says() {
+    use iam_contract::contract::{Baseline, apply_baseline};
+    use iam_contract::targets::{self, TargetProfile};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (profile, dir) = TargetProfile::load(root, "moto").expect("moto profile");
+    if let Err(e) = targets::install(&profile, root) {
+        eprintln!("SKIPPED moto_deviates_exactly_as_its_baseline_says: cannot install moto ({e})");
+        return;
+    }
+    let known: Vec<String> = catalogue(Model::embedded())
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let baseline = Baseline::load(&dir.join("baseline.toml"), &known).expect("baseline");
+    let rt = rt();
+    let mut report = rt.block_on(async {
+        let scratch =
+            std::env::temp_dir().join(format!("iam-contract-moto-{}", std::process::id()));
+        let service = targets::start(&profile, root, &scratch)
+            .await
+            .expect("moto starts");
+        let client = Client::new(&service.url, Some(profile.credentials())).expect("client");
+        let mut config = quick_config("moto");
+        config.profile = Profile::Model;
+        config.cases = CheckConfig::default().cases;
+        config.sequences = CheckConfig::default().sequences;
+        config.parallel_creates = CheckConfig::default().parallel_creates;
+        let outcome = run_check(&client, Model::embedded(), &config)
+            .await
+            .expect("check runs");
+        assert!(
+            outcome.cleanup_left.is_empty(),
+            "{:?}",
+            outcome.cleanup_left
+        );
+        outcome.report
+    });
+    apply_baseline(&mut report, &baseline);
+    assert!(
+        report.conforms(),
+        "{}",
+        iam_contract::report::console(&report, false)
+    );
+    assert!(report.summary.expected_failures >= 10);
+}
