@@ -251,7 +251,7 @@ fn validate_structure(
         }
     };
     for (m, _, required) in &members {
-        if *required && obj.get(&m.name).is_none_or(Value::is_null) {
+        if *required && obj.get(&m.name).is_none() {
             out.push(Violation {
                 member: path(&m.name),
                 constraint: Constraint::Required,
@@ -271,10 +271,11 @@ fn validate_structure(
         }
     }
     for (m, s, _) in &members {
+        // A present `null` (Python's `None`) is checked like any other value, so it is a type
+        // error as in botocore, not an absent member: accepting it would send the request
+        // without the member (for CreateAccessKey, a key for the caller instead of the named
+        // user). Found by the `cli_input` fuzz target.
         let Some(v) = obj.get(&m.name) else { continue };
-        if v.is_null() {
-            continue;
-        }
         let p = path(&m.name);
         match &s.kind {
             ShapeKind::String(c) => validate_string(c, &p, v, out),

@@ -8,3 +8,4 @@ mod model;
 mod report;
 mod snapshots;
 mod wire;
+mod fuzz_replay;
