@@ -88,3 +88,51 @@ pub fn scrub(text: &str, secrets: &[Secret]) -> String {
     }
     out
 }
+
+/// Finds and redacts many secrets (in every leak form) in one pass over a text. Built once per
+/// set of secrets; a run rebuilds it only when it learns a new secret.
+#[derive(Debug, Clone, Default)]
+pub struct SecretScanner {
+    matcher: Option<aho_corasick::AhoCorasick>,
+    count: usize,
+}
+
+impl SecretScanner {
+    pub fn new(secrets: &[Secret]) -> SecretScanner {
+        let forms: Vec<String> = secrets
+            .iter()
+            .filter(|s| s.len() >= 8)
+            .flat_map(Secret::leak_forms)
+            .collect();
+        let matcher = if forms.is_empty() {
+            None
+        } else {
+            aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(&forms)
+                .ok()
+        };
+        SecretScanner {
+            matcher,
+            count: secrets.len(),
+        }
+    }
+
+    /// How many secrets it was built from.
+    pub fn secret_count(&self) -> usize {
+        self.count
+    }
+
+    /// Whether `text` holds any of the secrets.
+    pub fn found_in(&self, text: &str) -> bool {
+        self.matcher.as_ref().is_some_and(|m| m.is_match(text))
+    }
+
+    /// `text` with every secret replaced by [`REDACTED`].
+    pub fn scrub(&self, text: &str) -> String {
+        match &self.matcher {
+            Some(m) => m.replace_all(text, &vec![REDACTED; m.patterns_len()]),
+            None => text.to_owned(),
+        }
+    }
+}

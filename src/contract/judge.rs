@@ -5,7 +5,7 @@
 
 use super::Observed;
 use crate::model::Model;
-use crate::secret::{Secret, scrub};
+use crate::secret::{Secret, SecretScanner};
 use crate::wire::{Decoded, Outcome, WireProblem, decode_response};
 use serde_json::Value;
 
@@ -65,22 +65,37 @@ pub fn judge(
     body: &[u8],
     secrets: &[Secret],
 ) -> Judged {
+    judge_scanned(model, operation, status, body, &SecretScanner::new(secrets))
+}
+
+/// [`judge`] with a prebuilt scanner of known secrets (the runner keeps one for the whole run).
+pub fn judge_scanned(
+    model: &Model,
+    operation: &str,
+    status: u16,
+    body: &[u8],
+    known: &SecretScanner,
+) -> Judged {
     let decoded = decode_response(model, operation, body);
-    let mut all: Vec<Secret> = secrets.to_vec();
-    all.extend(decoded.secrets.iter().map(|(_, s)| s.clone()));
+    let own: Vec<Secret> = decoded.secrets.iter().map(|(_, s)| s.clone()).collect();
+    let own = SecretScanner::new(&own);
     let excerpt_bytes = &body[..body.len().min(EXCERPT_BYTES)];
     // A secret cut in half by the excerpt boundary would escape the scrub, so every
     // SecretAccessKey element's content is redacted wholesale first; then known secrets
     // anywhere else (a service that echoes one in a message, say).
-    let mut excerpt = scrub(
-        &redact_secret_elements(&String::from_utf8_lossy(excerpt_bytes)),
-        &all,
+    let mut excerpt = own.scrub(
+        &known.scrub(&redact_secret_elements(&String::from_utf8_lossy(
+            excerpt_bytes,
+        ))),
     );
     if body.len() > EXCERPT_BYTES {
-        excerpt.push_str("…");
+        excerpt.push('…');
     }
     let (code, message) = match &decoded.outcome {
-        Outcome::Error(e) => (e.code.clone(), e.message.clone().map(|m| scrub(&m, &all))),
+        Outcome::Error(e) => (
+            e.code.clone(),
+            e.message.clone().map(|m| own.scrub(&known.scrub(&m))),
+        ),
         _ => (None, None),
     };
     Judged {

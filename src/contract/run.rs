@@ -7,7 +7,7 @@
 //! shrunk with proptest's value trees before they are reported.
 
 use super::catalogue::{OPERATION, PATTERN_ASCII_WORD, RuleId, catalogue, constraint_rule_id};
-use super::judge::{Judged, judge, output_failures};
+use super::judge::{Judged, judge_scanned, output_failures};
 use super::ledger::{Ledger, LedgerEntry, cleanup_ledger};
 use super::lifecycle;
 use super::{
@@ -135,6 +135,9 @@ pub async fn run_check(
         ledger,
         rules: rules.iter().map(|r| r.id.clone()).collect(),
         acc: Mutex::new(BTreeMap::new()),
+        scanner: Mutex::new(std::sync::Arc::new(crate::secret::SecretScanner::new(
+            &secrets,
+        ))),
         secrets: Mutex::new(secrets),
         key_ids: Mutex::new(HashSet::new()),
         sent: AtomicUsize::new(0),
@@ -267,6 +270,8 @@ struct Ctx<'a> {
     rules: HashSet<String>,
     acc: Mutex<BTreeMap<String, Acc>>,
     secrets: Mutex<Vec<Secret>>,
+    /// A scanner over `secrets`, rebuilt when a secret is added.
+    scanner: Mutex<std::sync::Arc<crate::secret::SecretScanner>>,
     key_ids: Mutex<HashSet<String>>,
     sent: AtomicUsize,
     retries: AtomicUsize,
@@ -426,6 +431,16 @@ impl<'a> Ctx<'a> {
         cmd
     }
 
+    /// The scanner over every secret seen so far, rebuilt when a secret was added since.
+    fn scanner(&self) -> std::sync::Arc<crate::secret::SecretScanner> {
+        let mut sc = self.scanner.lock().unwrap_or_else(|p| p.into_inner());
+        let secrets = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
+        if sc.secret_count() != secrets.len() {
+            *sc = std::sync::Arc::new(crate::secret::SecretScanner::new(&secrets));
+        }
+        sc.clone()
+    }
+
     fn remember_secret(&self, s: &Secret) {
         let mut v = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
         v.push(s.clone());
@@ -486,11 +501,7 @@ impl<'a> Ctx<'a> {
             }
             break r;
         };
-        let secrets = self
-            .secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let scanner = self.scanner();
         let decode_as = if self.model.operation(&action).is_some() {
             action.as_str()
         } else {
@@ -500,11 +511,8 @@ impl<'a> Ctx<'a> {
         let result = result
             .map(|resp| {
                 let text = String::from_utf8_lossy(&resp.body);
-                leaks_secret = text.contains("<SecretAccessKey>")
-                    || secrets
-                        .iter()
-                        .any(|s| s.len() >= 8 && text.contains(s.expose()));
-                judge(self.model, decode_as, resp.status, &resp.body, &secrets)
+                leaks_secret = text.contains("<SecretAccessKey>") || scanner.found_in(&text);
+                judge_scanned(self.model, decode_as, resp.status, &resp.body, &scanner)
             })
             .map_err(|e| e.to_string());
         let ex = Exchange {
@@ -649,7 +657,8 @@ impl<'a> Ctx<'a> {
         if !j.is_success() {
             return None;
         }
-        for (rule, reason) in output_failures(self.model, j) {
+        let failures = output_failures(self.model, j);
+        for (rule, reason) in &failures {
             self.fail(
                 rule,
                 ex,
@@ -661,10 +670,7 @@ impl<'a> Ctx<'a> {
             RuleId::OUTPUT_SCHEMA,
             RuleId::OUTPUT_STATUS_ACTIVE,
         ] {
-            if !output_failures(self.model, j)
-                .iter()
-                .any(|(r, _)| *r == rule)
-            {
+            if !failures.iter().any(|(r, _)| *r == rule) {
                 self.pass(rule);
             }
         }
@@ -853,13 +859,16 @@ impl<'a> Ctx<'a> {
 
     async fn run_all(&self) -> Result<(), CheckError> {
         self.probe().await?;
-        self.input_validation().await;
-        self.error_contract().await;
-        self.positive_acceptance().await;
-        self.protocol().await;
-        self.auth().await;
-        self.concurrency().await;
-        self.lifecycle().await;
+        // The classes are independent (each works on users of its own), so they run at once.
+        futures::join!(
+            self.input_validation(),
+            self.error_contract(),
+            self.positive_acceptance(),
+            self.protocol(),
+            self.auth(),
+            self.concurrency(),
+            self.lifecycle(),
+        );
         Ok(())
     }
 
@@ -1443,7 +1452,19 @@ impl<'a> Ctx<'a> {
             return;
         };
         let m = self.model;
-        let fixture = self.fixture_name();
+        // A user of its own: the protocol probes count the fixture's keys concurrently.
+        let fixture = self.name("authfix");
+        if !self
+            .create_user(&fixture)
+            .await
+            .judged()
+            .is_some_and(Judged::is_success)
+        {
+            for r in rules {
+                self.skip(r, "could not create the user the auth probes need");
+            }
+            return;
+        }
         let mut wrong = creds.clone();
         wrong.secret_access_key = Secret::new(format!("{}x", creds.secret_access_key.expose()));
         let unknown = Credentials::new(
@@ -1563,6 +1584,7 @@ impl<'a> Ctx<'a> {
         }
         self.delete_user_fully(&a).await;
         self.delete_user_fully(&b).await;
+        self.delete_user_fully(&fixture).await;
     }
 
     // ---- 8. Concurrency ------------------------------------------------------------------
@@ -1683,18 +1705,35 @@ impl<'a> Ctx<'a> {
             self.fail(f.rule, &ex, f.expected);
             failed.insert(f.rule);
         }
+        // Independent sequences run concurrently; the first failing sequence of each rule is
+        // then shrunk on its own, re-run against the endpoint at every step.
+        let mut trees = Vec::new();
         for _ in 0..self.config.sequences {
-            if !self.budget_left() {
-                break;
+            match strategy.new_tree(&mut runner) {
+                Ok(t) => trees.push(t),
+                Err(_) => break,
             }
-            let Ok(mut tree) = strategy.new_tree(&mut runner) else {
-                break;
-            };
-            let Some(mut failure) = self.run_sequence(&tree.current(), &failed).await else {
-                continue;
-            };
-            // Shrink the sequence while the same rule keeps failing.
+        }
+        let first_pass = failed.clone();
+        let results: Vec<Option<SeqFailure>> = futures::stream::iter(trees.iter().map(|t| {
+            let steps = t.current();
+            let ignore = &first_pass;
+            async move {
+                if !self.budget_left() {
+                    return None;
+                }
+                self.run_sequence(&steps, ignore).await
+            }
+        }))
+        .buffered((self.config.in_flight / 2).max(1))
+        .collect()
+        .await;
+        for (mut tree, result) in trees.into_iter().zip(results) {
+            let Some(mut failure) = result else { continue };
             let rule = failure.rule;
+            if failed.contains(rule) {
+                continue;
+            }
             let mut budget = 64;
             if tree.simplify() {
                 while budget > 0 && self.budget_left() {
