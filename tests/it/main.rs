@@ -4,8 +4,8 @@
 mod cli;
 mod contract;
 mod emulator;
+mod fuzz_replay;
 mod model;
 mod report;
 mod snapshots;
 mod wire;
-mod fuzz_replay;
