@@ -4,15 +4,14 @@
 //! faults) and checks it. Exit codes: 0 conforms (or only baselined failures), 1 deviations,
 //! 2 usage or configuration error, 3 endpoint unreachable or the run could not proceed.
 
-use crate::client::{Client, Credentials};
+use super::endpoint::{self, Selection};
+use crate::client::Client;
 use crate::contract::{
     Baseline, CheckConfig, CheckError, CheckOutcome, Profile, Report, apply_baseline, catalogue,
     cleanup_ledger,
 };
-use crate::emulator;
 use crate::model::Model;
 use crate::report;
-use crate::targets::{self, TargetProfile};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -107,73 +106,30 @@ async fn run_async(args: Args) -> u8 {
     let known: Vec<String> = catalogue(model).into_iter().map(|r| r.id).collect();
 
     // Where to send, with what, and what to expect.
-    let mut _emulator = None;
-    let mut _service = None;
+    let selection = Selection {
+        endpoint: args.endpoint.clone(),
+        target: args.target.clone(),
+        aws_profile: args.aws_profile.clone(),
+        faults: args.fault.clone(),
+        install: true,
+        purpose: "check",
+    };
+    let opened = match endpoint::open(&selection, &root).await {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let mut budget = args.budget;
     let mut baseline_path = args.baseline.clone();
-    let (endpoint, credentials, target_name) = if let Some(name) = &args.target {
-        let (profile, dir) = match TargetProfile::load(&root, name) {
-            Ok(p) => p,
-            Err(e) => return usage(e),
-        };
+    if let Some((profile, dir)) = &opened.profile {
         baseline_path =
             baseline_path.or_else(|| Some(dir.join("baseline.toml")).filter(|p| p.exists()));
         budget = budget.or(profile.case_budget);
-        let endpoint = match &profile.endpoint {
-            Some(url) => url.clone(),
-            None => {
-                if let Err(e) = targets::install(&profile, &root) {
-                    eprintln!("error: {e}");
-                    return exit::UNREACHABLE;
-                }
-                let scratch = std::env::temp_dir().join(format!(
-                    "iam-contract-{}-{}",
-                    profile.name,
-                    std::process::id()
-                ));
-                eprintln!("starting {} ...", profile.name);
-                match targets::start(&profile, &root, &scratch).await {
-                    Ok(t) => {
-                        let url = t.url.clone();
-                        _service = Some(t);
-                        url
-                    }
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return exit::UNREACHABLE;
-                    }
-                }
-            }
-        };
-        (endpoint, profile.credentials(), profile.name.clone())
-    } else if let Some(url) = &args.endpoint {
-        let creds =
-            match Credentials::resolve(args.aws_profile.as_deref(), &|k| std::env::var(k).ok()) {
-                Ok(c) => c,
-                Err(e) => return usage(e),
-            };
-        (url.clone(), creds, "endpoint".to_owned())
-    } else {
-        let mut config = emulator::Config::default();
-        for f in &args.fault {
-            match f.parse::<emulator::Fault>() {
-                Ok(fault) => config = config.with_fault(fault),
-                Err(e) => return usage(e),
-            }
-        }
-        match emulator::start(config).await {
-            Ok(e) => {
-                let url = e.url().to_owned();
-                let creds = e.credentials().clone();
-                _emulator = Some(e);
-                (url, creds, "emulator".to_owned())
-            }
-            Err(e) => {
-                eprintln!("error: cannot start the embedded emulator: {e}");
-                return exit::UNREACHABLE;
-            }
-        }
-    };
+    }
+    let (endpoint, credentials, target_name) = (
+        opened.url.clone(),
+        opened.credentials.clone(),
+        opened.name.clone(),
+    );
 
     let client = match Client::new(&endpoint, Some(credentials)) {
         Ok(c) => c,
@@ -207,17 +163,7 @@ async fn run_async(args: Args) -> u8 {
     let ledger = args.ledger.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("iam-contract-ledger-{}.jsonl", std::process::id()))
     });
-    let replay_base = if let Some(t) = &args.target {
-        format!("iam-contract replay --target {t}")
-    } else if args.endpoint.is_some() {
-        format!("iam-contract replay --endpoint {endpoint}")
-    } else {
-        let mut b = "iam-contract replay".to_owned();
-        for f in &args.fault {
-            b.push_str(&format!(" --fault {f}"));
-        }
-        b
-    };
+    let replay_base = selection.replay_base(&endpoint);
     let config = CheckConfig {
         replay_base: Some(replay_base),
         target_name,

@@ -5,6 +5,7 @@ pub mod check;
 pub mod cleanup;
 pub mod compat;
 pub mod create_access_key;
+pub mod endpoint;
 pub mod replay;
 pub mod rules;
 pub mod serve;

@@ -7,11 +7,10 @@
 //! with any key the replay created, afterwards. Secrets in the response are redacted.
 
 use super::check::exit;
-use crate::client::{Client, Credentials, RawRequest, Scope, Signing};
+use super::endpoint::{self, Selection};
+use crate::client::{Client, RawRequest, Scope, Signing};
 use crate::contract::judge::judge;
-use crate::emulator;
 use crate::model::Model;
-use crate::targets::{self, TargetProfile};
 use crate::wire::decode_form;
 use std::process::ExitCode;
 
@@ -71,57 +70,19 @@ fn usage(msg: impl std::fmt::Display) -> u8 {
 async fn run_async(args: Args) -> u8 {
     let model = Model::embedded();
     let root = std::env::current_dir().unwrap_or_default();
-    let mut _emulator = None;
-    let mut _service = None;
-    let (endpoint, creds) = if let Some(name) = &args.target {
-        let (profile, _) = match TargetProfile::load(&root, name) {
-            Ok(p) => p,
-            Err(e) => return usage(e),
-        };
-        let url = match &profile.endpoint {
-            Some(u) => u.clone(),
-            None => {
-                let scratch = std::env::temp_dir()
-                    .join(format!("iam-contract-replay-{}", std::process::id()));
-                match targets::start(&profile, &root, &scratch).await {
-                    Ok(t) => {
-                        let u = t.url.clone();
-                        _service = Some(t);
-                        u
-                    }
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return exit::UNREACHABLE;
-                    }
-                }
-            }
-        };
-        (url, profile.credentials())
-    } else if let Some(url) = &args.endpoint {
-        match Credentials::resolve(args.aws_profile.as_deref(), &|k| std::env::var(k).ok()) {
-            Ok(c) => (url.clone(), c),
-            Err(e) => return usage(e),
-        }
-    } else {
-        let mut config = emulator::Config::default();
-        for f in &args.fault {
-            match f.parse::<emulator::Fault>() {
-                Ok(fault) => config = config.with_fault(fault),
-                Err(e) => return usage(e),
-            }
-        }
-        match emulator::start(config).await {
-            Ok(e) => {
-                let out = (e.url().to_owned(), e.credentials().clone());
-                _emulator = Some(e);
-                out
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::UNREACHABLE;
-            }
-        }
+    let selection = Selection {
+        endpoint: args.endpoint.clone(),
+        target: args.target.clone(),
+        aws_profile: args.aws_profile.clone(),
+        faults: args.fault.clone(),
+        install: false,
+        purpose: "replay",
     };
+    let opened = match endpoint::open(&selection, &root).await {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let (endpoint, creds) = (opened.url.clone(), opened.credentials.clone());
     let client = match Client::new(&endpoint, Some(creds.clone())) {
         Ok(c) => c,
         Err(e) => return usage(e),

@@ -7,10 +7,9 @@
 //! a summary; never a secret (every snapshot passes the secret tripwire before it is written).
 
 use super::check::exit;
-use crate::client::{Client, Credentials};
-use crate::emulator;
+use super::endpoint::{self, Selection};
+use crate::client::Client;
 use crate::snapshot::{self, RecordConfig};
-use crate::targets::{self, TargetProfile};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -76,81 +75,28 @@ async fn run_async(args: Args) -> u8 {
         },
         None => None,
     };
-    let mut _emulator = None;
-    let mut _service = None;
-    let (endpoint, credentials, source) = if let Some(name) = &args.target {
-        let (profile, _dir) = match TargetProfile::load(&root, name) {
-            Ok(p) => p,
-            Err(e) => return usage(e),
-        };
-        let endpoint = match &profile.endpoint {
-            Some(url) => url.clone(),
-            None => {
-                if let Err(e) = targets::install(&profile, &root) {
-                    eprintln!("error: {e}");
-                    return exit::UNREACHABLE;
-                }
-                let scratch = std::env::temp_dir().join(format!(
-                    "iam-contract-snapshot-{}-{}",
-                    profile.name,
-                    std::process::id()
-                ));
-                eprintln!("starting {} ...", profile.name);
-                match targets::start(&profile, &root, &scratch).await {
-                    Ok(t) => {
-                        let url = t.url.clone();
-                        _service = Some(t);
-                        url
-                    }
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return exit::UNREACHABLE;
-                    }
-                }
-            }
-        };
-        (
-            endpoint,
-            profile.credentials(),
-            format!("recorded from target {}", profile.name),
-        )
-    } else if let Some(url) = &args.endpoint {
-        let creds =
-            match Credentials::resolve(args.aws_profile.as_deref(), &|k| std::env::var(k).ok()) {
-                Ok(c) => c,
-                Err(e) => return usage(e),
-            };
-        (url.clone(), creds, "recorded from an endpoint".to_owned())
-    } else {
-        let mut config = emulator::Config::default();
-        for f in &args.fault {
-            match f.parse::<emulator::Fault>() {
-                Ok(fault) => config = config.with_fault(fault),
-                Err(e) => return usage(e),
-            }
-        }
-        let faults: Vec<&str> = config.faults.iter().map(|f| f.name()).collect();
-        let source = if faults.is_empty() {
-            "recorded from the embedded emulator".to_owned()
-        } else {
-            format!(
-                "recorded from the embedded emulator with faults {}",
-                faults.join(",")
-            )
-        };
-        match emulator::start(config).await {
-            Ok(e) => {
-                let url = e.url().to_owned();
-                let creds = e.credentials().clone();
-                _emulator = Some(e);
-                (url, creds, source)
-            }
-            Err(e) => {
-                eprintln!("error: cannot start the embedded emulator: {e}");
-                return exit::UNREACHABLE;
-            }
-        }
+    let selection = Selection {
+        endpoint: args.endpoint.clone(),
+        target: args.target.clone(),
+        aws_profile: args.aws_profile.clone(),
+        faults: args.fault.clone(),
+        install: true,
+        purpose: "snapshot",
     };
+    let opened = match endpoint::open(&selection, &root).await {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let source = match opened.name.as_str() {
+        "endpoint" => "recorded from an endpoint".to_owned(),
+        "emulator" if args.fault.is_empty() => "recorded from the embedded emulator".to_owned(),
+        "emulator" => format!(
+            "recorded from the embedded emulator with faults {}",
+            args.fault.join(",")
+        ),
+        name => format!("recorded from target {name}"),
+    };
+    let (endpoint, credentials) = (opened.url.clone(), opened.credentials.clone());
     if super::check::is_live_aws(&endpoint) && !args.allow_live_aws {
         return usage(format!(
             "{endpoint} is AWS itself; the cases create and delete users and keys there. Pass --allow-live-aws to do that on purpose"
