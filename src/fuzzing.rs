@@ -914,43 +914,8 @@ fn response_failures(built: &Built, status: u16, body: &[u8]) -> Vec<(&'static s
             ));
             return out;
         }
-        if e.code.as_deref().is_none_or(str::is_empty) {
-            out.push((RuleId::ERROR_ENVELOPE, "no Code".into()));
-        }
-        if e.fault.is_none() {
-            out.push((RuleId::ERROR_ENVELOPE, "no Type".into()));
-        }
-        if let Some(code) = &e.code {
-            let expected = model
-                .error_by_code(code)
-                .map(|(_, i)| {
-                    (
-                        i.http_status,
-                        if i.sender_fault { "Sender" } else { "Receiver" },
-                    )
-                })
-                .or_else(|| {
-                    model
-                        .facts()
-                        .errors
-                        .iter()
-                        .find(|f| &f.code == code)
-                        .map(|f| (f.status, f.fault.as_str()))
-                });
-            if let Some((want_status, want_fault)) = expected {
-                if status != want_status {
-                    out.push((
-                        RuleId::ERROR_ENVELOPE,
-                        format!("HTTP {status} for {code}, expected {want_status}"),
-                    ));
-                }
-                if e.fault.as_deref() != Some(want_fault) {
-                    out.push((
-                        RuleId::ERROR_ENVELOPE,
-                        format!("Type {:?} for {code}, expected {want_fault}", e.fault),
-                    ));
-                }
-            }
+        for problem in crate::contract::judge::error_envelope_problems(model, status, e) {
+            out.push((RuleId::ERROR_ENVELOPE, problem));
         }
         return out;
     }

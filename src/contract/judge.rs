@@ -230,3 +230,54 @@ fn schema_validator(model: &Model, shape: &str) -> Option<std::sync::Arc<jsonsch
     cache.lock().ok()?.insert(shape.to_owned(), v.clone());
     Some(v)
 }
+
+/// The HTTP status and `Type` the model's error shapes, or else the facts file, give for an
+/// error code; `None` for a code neither knows.
+pub fn expected_error<'m>(model: &'m Model, code: &str) -> Option<(u16, &'m str)> {
+    model
+        .error_by_code(code)
+        .map(|(_, e)| {
+            (
+                e.http_status,
+                if e.sender_fault { "Sender" } else { "Receiver" },
+            )
+        })
+        .or_else(|| {
+            model
+                .facts()
+                .errors
+                .iter()
+                .find(|f| f.code == code)
+                .map(|f| (f.status, f.fault.as_str()))
+        })
+}
+
+/// What is wrong with an error envelope answered with `status`: no Code, no Type, or a status
+/// or Type other than the model's or the facts' for its code. Empty when it is right.
+pub fn error_envelope_problems(
+    model: &Model,
+    status: u16,
+    err: &crate::wire::ErrorEnvelope,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if err.code.as_deref().is_none_or(str::is_empty) {
+        problems.push("no Code".to_owned());
+    }
+    if err.fault.is_none() {
+        problems.push("no Type".to_owned());
+    }
+    if let Some(code) = &err.code
+        && let Some((want_status, want_fault)) = expected_error(model, code)
+    {
+        if status != want_status {
+            problems.push(format!("HTTP {status} for {code}, expected {want_status}"));
+        }
+        if err.fault.as_deref() != Some(want_fault) {
+            problems.push(format!(
+                "Type {:?} for {code}, expected {want_fault}",
+                err.fault
+            ));
+        }
+    }
+    problems
+}

@@ -599,40 +599,9 @@ impl<'a> Ctx<'a> {
                 problems.push(p.to_string());
             }
         }
-        if err.code.as_deref().is_none_or(str::is_empty) {
-            problems.push("no Code".to_owned());
-        }
-        if let Some(code) = &err.code {
-            // The status and Type the model (error shapes) or the facts give for this code.
-            let expected = self
-                .model
-                .error_by_code(code)
-                .map(|(_, e)| {
-                    (
-                        e.http_status,
-                        if e.sender_fault { "Sender" } else { "Receiver" },
-                    )
-                })
-                .or_else(|| {
-                    self.model
-                        .facts()
-                        .errors
-                        .iter()
-                        .find(|f| &f.code == code)
-                        .map(|f| (f.status, f.fault.as_str()))
-                });
-            if let Some((status, fault)) = expected {
-                if j.status != status {
-                    problems.push(format!("HTTP {} for {code}, expected {status}", j.status));
-                }
-                if err.fault.as_deref() != Some(fault) {
-                    problems.push(format!("Type {:?} for {code}, expected {fault}", err.fault));
-                }
-            }
-        }
-        if err.fault.is_none() {
-            problems.push("no Type".into());
-        }
+        problems.extend(super::judge::error_envelope_problems(
+            self.model, j.status, err,
+        ));
         self.judge(
             RuleId::ERROR_ENVELOPE,
             ex,
