@@ -353,3 +353,60 @@ fn moto_deviates_exactly_as_its_baseline_says() {
     );
     assert!(report.summary.expected_failures >= 10);
 }
+
+/// `cleanup --ledger` deletes what a crashed run left: the users it names with their keys, and
+/// keys it recorded for users it did not create (leaving those users alone).
+#[test]
+fn cleanup_finishes_what_a_crashed_run_left() {
+    let rt = rt();
+    rt.block_on(async {
+        let emu = emulator::start(emulator::Config::default()).await.expect("emulator");
+        let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
+        let call = |action: &str, extra: &[(&str, &str)]| {
+            let mut p = vec![
+                ("Action".to_owned(), action.to_owned()),
+                ("Version".to_owned(), "2010-05-08".to_owned()),
+            ];
+            p.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            let client = client.clone();
+            async move { client.call(&p).await.expect("call") }
+        };
+        call("CreateUser", &[("UserName", "icx00000001-left")]).await;
+        call("CreateAccessKey", &[("UserName", "icx00000001-left")]).await;
+        call("CreateUser", &[("UserName", "someone-else")]).await;
+        let r = call("CreateAccessKey", &[("UserName", "someone-else")]).await;
+        let body = String::from_utf8_lossy(&r.body).into_owned();
+        let id = body
+            .split("<AccessKeyId>")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .expect("a key id")
+            .to_owned();
+        let ledger = std::env::temp_dir().join(format!("iam-contract-crash-{}.jsonl", std::process::id()));
+        std::fs::write(
+            &ledger,
+            format!(
+                "{{\"op\":\"run\",\"endpoint\":\"{}\",\"prefix\":\"icx00000001\"}}\n{{\"op\":\"user\",\"name\":\"icx00000001-left\"}}\n{{\"op\":\"key\",\"user\":\"someone-else\",\"id\":\"{id}\"}}\n",
+                emu.url()
+            ),
+        )
+        .expect("ledger");
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_iam-contract"))
+            .args(["cleanup", "--ledger"])
+            .arg(&ledger)
+            .env("AWS_ACCESS_KEY_ID", iam_contract::client::EXAMPLE_ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", iam_contract::client::EXAMPLE_SECRET_ACCESS_KEY)
+            .output()
+            .await
+            .expect("cleanup runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("deleted 1 user(s) and 2 key(s)"), "{stdout}");
+        assert!(!ledger.exists());
+        let inv = emu.emulator().inventory();
+        let names: Vec<&str> = inv.users.iter().map(|u| u.name.as_str()).collect();
+        assert!(!names.contains(&"icx00000001-left"), "{names:?}");
+        let other = inv.users.iter().find(|u| u.name == "someone-else").expect("left alone");
+        assert!(other.key_ids.is_empty(), "its recorded key is deleted");
+    });
+}
