@@ -303,7 +303,7 @@ fn valid_response() -> Value {
             "UserName": "alice",
             "AccessKeyId": "AKIAIOSFODNN7EXAMPLE",
             "Status": "Active",
-            "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY",
+            "SecretAccessKey": iam_contract::client::EXAMPLE_SECRET_ACCESS_KEY,
             "CreateDate": "2015-03-09T18:39:23.411Z"
         }
     })
