@@ -31,8 +31,6 @@ use std::sync::LazyLock;
 
 /// Bodies are cut to this many characters when they are not XML.
 const MAX_RAW_CHARS: usize = 4096;
-/// Deeper nesting than this is treated as not XML rather than recursed into.
-const MAX_DEPTH: usize = 64;
 /// The one secret that may appear in text.
 const EXAMPLE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
 
@@ -298,12 +296,12 @@ impl Normalizer {
         let indent = "  ".repeat(depth);
         let mut attrs = el.attributes.clone();
         attrs.sort();
-        let mut open = format!("<{}", el.name);
+        let mut open = format!("<{}", el.qname);
         for (k, val) in &attrs {
             let _ = write!(open, " {k}=\"{}\"", escape(&self.scrub(val), true));
         }
         let text = el.text.trim();
-        let local = el.name.rsplit(':').next().unwrap_or(&el.name);
+        let local = el.qname.rsplit(':').next().unwrap_or(&el.qname);
         if el.children.is_empty() {
             if text.is_empty() {
                 let _ = writeln!(out, "{indent}{open}/>");
@@ -313,7 +311,7 @@ impl Normalizer {
                 Some(rule) => self.check(local, text, rule, v),
                 None => escape(&self.scrub(text), false),
             };
-            let _ = writeln!(out, "{indent}{open}>{shown}</{}>", el.name);
+            let _ = writeln!(out, "{indent}{open}>{shown}</{}>", el.qname);
             return;
         }
         let _ = writeln!(out, "{indent}{open}>");
@@ -323,7 +321,7 @@ impl Normalizer {
         for c in &el.children {
             self.print(c, depth + 1, out, v);
         }
-        let _ = writeln!(out, "{indent}</{}>", el.name);
+        let _ = writeln!(out, "{indent}</{}>", el.qname);
     }
 }
 
@@ -344,104 +342,12 @@ fn escape(s: &str, attr: bool) -> String {
     out
 }
 
-#[derive(Debug, Default)]
-struct Element {
-    /// The qualified name as written (prefix kept).
-    name: String,
-    attributes: Vec<(String, String)>,
-    text: String,
-    children: Vec<Element>,
+/// The crate's one XML reader; snapshots print the qualified names it keeps.
+fn parse(text: &str) -> Result<Element, String> {
+    crate::wire::parse_xml(text).map(|(root, _)| root)
 }
 
-fn parse(text: &str) -> Result<Element, String> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().check_end_names = true;
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("{e} at byte {}", reader.error_position()))?;
-        let open = |e: &quick_xml::events::BytesStart<'_>| -> Result<Element, String> {
-            let mut el = Element {
-                name: e.name().into_inner().to_owned(),
-                ..Element::default()
-            };
-            for a in e.attributes() {
-                let a = a.map_err(|e| e.to_string())?;
-                let value = a
-                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                    .map_err(|e| e.to_string())?
-                    .into_owned();
-                el.attributes.push((a.key.into_inner().to_owned(), value));
-            }
-            Ok(el)
-        };
-        match event {
-            Event::Start(e) => {
-                if root.is_some() {
-                    return Err("content after the root element".into());
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(format!("elements nested deeper than {MAX_DEPTH}"));
-                }
-                stack.push(open(&e)?);
-            }
-            Event::Empty(e) => {
-                if root.is_some() {
-                    return Err("content after the root element".into());
-                }
-                let el = open(&e)?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
-            }
-            Event::End(_) => {
-                let el = stack.pop().ok_or("unmatched end tag")?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
-            }
-            Event::Text(t) => {
-                let content = t.xml10_content();
-                match stack.last_mut() {
-                    Some(el) => el.text.push_str(&content),
-                    None if content.trim().is_empty() => {}
-                    None => return Err("text outside the root element".into()),
-                }
-            }
-            Event::CData(c) => match stack.last_mut() {
-                Some(el) => el.text.push_str(&c.into_inner()),
-                None => return Err("CDATA outside the root element".into()),
-            },
-            Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => {
-                        let name = r.xml10_content();
-                        quick_xml::escape::resolve_predefined_entity(&name)
-                            .ok_or_else(|| format!("unknown entity &{name};"))?
-                            .to_owned()
-                    }
-                    Err(e) => return Err(e.to_string()),
-                };
-                match stack.last_mut() {
-                    Some(el) => el.text.push_str(&resolved),
-                    None => return Err("entity outside the root element".into()),
-                }
-            }
-            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
-            Event::Eof => break,
-        }
-    }
-    if let Some(open) = stack.last() {
-        return Err(format!("unclosed element <{}>", open.name));
-    }
-    root.ok_or_else(|| "no root element".into())
-}
+type Element = crate::wire::XmlElement;
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,6 @@ mod xml;
 
 pub use query::{FormError, decode_form, encode_form, params_from_input, percent_encode};
 pub use xml::{
-    Decoded, ErrorEnvelope, Outcome, WireProblem, decode_response, encode_error, encode_success,
-    escape_text,
+    Decoded, ErrorEnvelope, Outcome, WireProblem, XmlElement, decode_response, encode_error,
+    encode_success, escape_text, parse_xml,
 };

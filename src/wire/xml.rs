@@ -141,17 +141,34 @@ impl Decoded {
 
 /// A parsed XML element: local name, namespace declaration, text and children.
 #[derive(Debug, Default)]
-struct Element {
-    name: String,
-    xmlns: Option<String>,
-    text: String,
-    children: Vec<Element>,
+pub struct XmlElement {
+    /// The local name (prefix removed).
+    pub name: String,
+    /// The qualified name as written (prefix kept).
+    pub qname: String,
+    /// Attributes in document order, namespace declarations included, values unescaped.
+    pub attributes: Vec<(String, String)>,
+    /// The element's own text, entities resolved (text of children excluded).
+    pub text: String,
+    pub children: Vec<XmlElement>,
+    /// The default namespace this element declares (`xmlns="..."`).
+    pub xmlns: Option<String>,
 }
 
-impl Element {
-    fn child(&self, name: &str) -> Option<&Element> {
+type Element = XmlElement;
+
+impl XmlElement {
+    /// The first child with this local name.
+    pub fn child(&self, name: &str) -> Option<&XmlElement> {
         self.children.iter().find(|c| c.name == name)
     }
+}
+
+/// Parses a whole XML document into a tree; `true` when it had an XML declaration. The one XML
+/// reader of the crate (responses, snapshots): bounded depth, XML 1.0 characters only, and an
+/// error string (never a panic) for anything ill-formed.
+pub fn parse_xml(text: &str) -> Result<(XmlElement, bool), String> {
+    parse(text)
 }
 
 fn parse(text: &str) -> Result<(Element, bool), String> {
@@ -167,17 +184,20 @@ fn parse(text: &str) -> Result<(Element, bool), String> {
         let open = |e: &quick_xml::events::BytesStart<'_>| -> Result<Element, String> {
             let mut el = Element {
                 name: e.local_name().into_inner().to_owned(),
+                qname: e.name().into_inner().to_owned(),
                 ..Element::default()
             };
             for a in e.attributes() {
                 let a = a.map_err(|e| e.to_string())?;
-                if a.key.into_inner() == "xmlns" {
-                    el.xmlns = Some(
-                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                            .map_err(|e| e.to_string())?
-                            .into_owned(),
-                    );
+                let value = a
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map_err(|e| e.to_string())?
+                    .into_owned();
+                let key = a.key.into_inner().to_owned();
+                if key == "xmlns" {
+                    el.xmlns = Some(value.clone());
                 }
+                el.attributes.push((key, value));
             }
             Ok(el)
         };
