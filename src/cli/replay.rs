@@ -184,6 +184,27 @@ async fn run_async(args: Args) -> u8 {
             for p in &j.decoded.problems {
                 println!("! {p}");
             }
+            // Judge the response by the rules that need only the response itself.
+            if let Some(err) = j.decoded.error() {
+                for p in crate::contract::judge::error_envelope_problems(model, resp.status, err) {
+                    println!("! error.envelope: {p}");
+                }
+            }
+            if resp.status >= 500 {
+                println!("! protocol.no-server-errors: HTTP {}", resp.status);
+            }
+            if op == "CreateAccessKey" && j.is_success() {
+                for (rule, reason) in crate::contract::judge::output_failures(model, &j) {
+                    println!("! {rule}: {reason}");
+                }
+                let sent = decode_form(args.wire.as_bytes())
+                    .ok()
+                    .and_then(|p| p.into_iter().find(|(k, _)| k == "UserName").map(|(_, v)| v));
+                let got = j.str_at("/AccessKey/UserName").unwrap_or_default();
+                if let Some(sent) = sent.filter(|s| s != got) {
+                    println!("! output.user-name-echo: AccessKey.UserName {got:?}, sent {sent:?}");
+                }
+            }
             // A replayed CreateAccessKey may have created a key: delete it again.
             if let (Some(id), Some(user)) = (
                 j.str_at("/AccessKey/AccessKeyId").map(str::to_owned),

@@ -410,3 +410,41 @@ fn cleanup_finishes_what_a_crashed_run_left() {
         assert!(other.key_ids.is_empty(), "its recorded key is deleted");
     });
 }
+
+/// A finding's replay command reproduces it: the same verdict, and nothing left behind.
+#[test]
+fn replay_reproduces_a_finding() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_iam-contract"))
+        .args([
+            "replay",
+            "--fault",
+            "echo-wrong-username",
+            "--method",
+            "POST",
+            "--signing",
+            "sigv4",
+            "--wire",
+            "Action=CreateAccessKey&Version=2010-05-08&UserName=icx00000002-Mixed%2BCase",
+            "--with-user",
+            "icx00000002-Mixed+Case",
+        ])
+        .output()
+        .expect("replay runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("< HTTP 200"), "{stdout}");
+    assert!(
+        stdout.contains("! output.user-name-echo: AccessKey.UserName \"icx00000002-mixed+case\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("<SecretAccessKey><redacted></SecretAccessKey>"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("cleanup: DeleteAccessKey"), "{stderr}");
+    assert!(
+        stderr.contains("cleanup: DeleteUser icx00000002-Mixed+Case → HTTP 200"),
+        "{stderr}"
+    );
+}
