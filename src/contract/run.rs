@@ -29,6 +29,9 @@ use std::time::{Duration, Instant};
 
 /// Findings kept per rule; the rest are counted in `cases` only.
 const MAX_FINDINGS_PER_RULE: usize = 5;
+/// Findings collected per rule before the report keeps the first few in a fixed order (cases
+/// finish concurrently, so arrival order is not stable from run to run).
+const FINDINGS_COLLECTED_PER_RULE: usize = 64;
 /// Retries of a throttled or transiently failed request.
 const MAX_RETRIES: u32 = 4;
 
@@ -57,6 +60,9 @@ pub struct CheckConfig {
     pub replay_base: Option<String>,
     /// Incremented once per request sent, for a progress display.
     pub progress: Option<std::sync::Arc<AtomicUsize>>,
+    /// The prefix of every name the run creates. `None` (the default) draws a fresh
+    /// `icx` + 8 hex digits, so that runs never collide; tests that snapshot a report fix it.
+    pub run_prefix: Option<String>,
 }
 
 impl Default for CheckConfig {
@@ -74,6 +80,7 @@ impl Default for CheckConfig {
             request_budget: None,
             replay_base: None,
             progress: None,
+            run_prefix: None,
         }
     }
 }
@@ -111,7 +118,10 @@ pub async fn run_check(
         path: config.ledger.display().to_string(),
         reason: e.to_string(),
     })?;
-    let prefix = format!("icx{:08x}", rand::random::<u32>());
+    let prefix = config
+        .run_prefix
+        .clone()
+        .unwrap_or_else(|| format!("icx{:08x}", rand::random::<u32>()));
     let _ = ledger.record(&LedgerEntry::Run {
         endpoint: client.endpoint().to_owned(),
         prefix: prefix.clone(),
@@ -157,7 +167,24 @@ pub async fn run_check(
     let acc = ctx.acc.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut results = Vec::new();
     for rule in &rules {
-        let a = acc.get(&rule.id).cloned().unwrap_or_default();
+        let mut a = acc.get(&rule.id).cloned().unwrap_or_default();
+        a.findings.sort_by(|x, y| {
+            (
+                &x.case.action,
+                &x.case.wire,
+                &x.case.method,
+                &x.case.signing,
+                &x.case.steps,
+            )
+                .cmp(&(
+                    &y.case.action,
+                    &y.case.wire,
+                    &y.case.method,
+                    &y.case.signing,
+                    &y.case.steps,
+                ))
+        });
+        a.findings.truncate(MAX_FINDINGS_PER_RULE);
         let status = if !a.findings.is_empty() {
             Status::Fail
         } else if a.cases == 0 {
@@ -386,7 +413,7 @@ impl<'a> Ctx<'a> {
         let mut acc = self.acc.lock().unwrap_or_else(|p| p.into_inner());
         let a = acc.entry(rule.to_owned()).or_default();
         a.cases += 1;
-        if a.findings.len() < MAX_FINDINGS_PER_RULE
+        if a.findings.len() < FINDINGS_COLLECTED_PER_RULE
             && !a.findings.iter().any(|f| {
                 f.case.wire == finding.case.wire
                     && f.case.signing == finding.case.signing
@@ -490,7 +517,11 @@ impl<'a> Ctx<'a> {
                         || (resp.status == 400
                             && String::from_utf8_lossy(&resp.body).contains("<Code>Throttling"))
                 }
-                Err(TransportError::Timeout { .. }) | Err(TransportError::Other { .. }) => true,
+                // The endpoint answered the capability probe, so a failed connection now is a
+                // hiccup (a dev server dropping a keep-alive connection, say), not an outage.
+                Err(TransportError::Timeout { .. })
+                | Err(TransportError::Other { .. })
+                | Err(TransportError::Connect { .. }) => true,
                 Err(_) => false,
             };
             if retry && attempt < MAX_RETRIES {
