@@ -30,7 +30,9 @@ const STS_VERSION: &str = "2011-06-15";
 /// The namespace the `wrong-namespace` fault writes instead of the right one.
 const WRONG_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-09/";
 const SLOW_DELAY: Duration = Duration::from_millis(50);
-const RACE_WINDOW: Duration = Duration::from_millis(2);
+/// Long enough that parallel creates overlap even on a loaded two-core machine (2 ms did not
+/// always).
+const RACE_WINDOW: Duration = Duration::from_millis(25);
 const KEY_ACTIONS: [&str; 5] = [
     "CreateAccessKey",
     "ListAccessKeys",
