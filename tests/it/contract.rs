@@ -256,7 +256,19 @@ fn an_interrupted_check_cleans_up() {
     let ledger =
         std::env::temp_dir().join(format!("iam-contract-int-{}.jsonl", std::process::id()));
     let check = Command::new(bin)
-        .args(["check", "--endpoint", &url, "--quiet", "--ledger"])
+        // Many cases and sequences at 50 ms a response: the run lasts far longer than the
+        // 3 s after which it is interrupted.
+        .args([
+            "check",
+            "--endpoint",
+            &url,
+            "--quiet",
+            "--cases",
+            "4000",
+            "--sequences",
+            "400",
+            "--ledger",
+        ])
         .arg(&ledger)
         .env(
             "AWS_ACCESS_KEY_ID",
