@@ -58,7 +58,8 @@ pub struct Args {
     /// Seed for generated cases (the same seed sends the same cases).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Stop sending new cases after this many requests (cleanup excluded).
+    /// Stop sending new cases after this many requests (cleanup excluded). The rule classes run
+    /// concurrently, so which cases a budget cuts off can differ between runs.
     #[arg(long, value_name = "N")]
     pub budget: Option<usize>,
     /// A baseline of expected failures (default for --target: targets/NAME/baseline.toml).
