@@ -5,6 +5,7 @@
 //! 2 usage or configuration error, 3 endpoint unreachable or the run could not proceed.
 
 use super::endpoint::{self, Selection};
+use super::usage;
 use crate::client::Client;
 use crate::contract::{
     Baseline, CheckConfig, CheckError, CheckOutcome, Profile, Report, apply_baseline, catalogue,
@@ -83,22 +84,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::UNREACHABLE);
-        }
-    };
-    ExitCode::from(rt.block_on(run_async(args)))
-}
-
-fn usage(msg: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {msg}");
-    exit::USAGE
+    super::block_on(run_async(args))
 }
 
 async fn run_async(args: Args) -> u8 {

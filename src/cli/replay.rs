@@ -8,6 +8,7 @@
 
 use super::check::exit;
 use super::endpoint::{self, Selection};
+use super::usage;
 use crate::client::{Client, RawRequest, Scope, Signing};
 use crate::contract::judge::judge;
 use crate::model::Model;
@@ -49,22 +50,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(exit::UNREACHABLE);
-        }
-    };
-    ExitCode::from(rt.block_on(run_async(args)))
-}
-
-fn usage(msg: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {msg}");
-    exit::USAGE
+    super::block_on(run_async(args))
 }
 
 async fn run_async(args: Args) -> u8 {
