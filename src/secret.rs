@@ -89,50 +89,134 @@ pub fn scrub(text: &str, secrets: &[Secret]) -> String {
     out
 }
 
-/// Finds and redacts many secrets (in every leak form) in one pass over a text. Built once per
-/// set of secrets; a run rebuilds it only when it learns a new secret.
+/// Finds and redacts many secrets (in every leak form) in one pass over a text.
+///
+/// Every leak form is at least 8 bytes long (secrets shorter than 8 characters are not searched
+/// for), so the scanner indexes forms by their first 8 bytes: a scan reads the 8 bytes at each
+/// position of the text and looks them up, and only a hit compares whole forms. Adding a secret
+/// is a hash-map insert, so a run that learns secrets as it goes never rebuilds anything (an
+/// automaton rebuilt per new secret made the scan quadratic in the number of keys a run
+/// creates). Matching is leftmost-longest, as a multi-pattern replace needs.
 #[derive(Debug, Clone, Default)]
 pub struct SecretScanner {
-    matcher: Option<aho_corasick::AhoCorasick>,
+    /// First 8 bytes of a form, read as a little-endian word, to the forms that start so.
+    by_prefix: rustc_hash::FxHashMap<u64, Vec<Box<str>>>,
     count: usize,
+}
+
+const PREFIX: usize = 8;
+
+fn prefix_word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; PREFIX];
+    w.copy_from_slice(&bytes[..PREFIX]);
+    u64::from_le_bytes(w)
 }
 
 impl SecretScanner {
     pub fn new(secrets: &[Secret]) -> SecretScanner {
-        let forms: Vec<String> = secrets
-            .iter()
-            .filter(|s| s.len() >= 8)
-            .flat_map(Secret::leak_forms)
-            .collect();
-        let matcher = if forms.is_empty() {
-            None
-        } else {
-            aho_corasick::AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                .build(&forms)
-                .ok()
-        };
-        SecretScanner {
-            matcher,
-            count: secrets.len(),
+        let mut scanner = SecretScanner::default();
+        for s in secrets {
+            scanner.add(s);
+        }
+        scanner
+    }
+
+    /// Learns one more secret (all its leak forms).
+    pub fn add(&mut self, secret: &Secret) {
+        self.count += 1;
+        if secret.len() < PREFIX {
+            return;
+        }
+        for form in secret.leak_forms() {
+            let forms = self
+                .by_prefix
+                .entry(prefix_word(form.as_bytes()))
+                .or_default();
+            if !forms.iter().any(|f| **f == *form) {
+                forms.push(form.into_boxed_str());
+            }
         }
     }
 
-    /// How many secrets it was built from.
+    /// How many secrets it has learnt.
     pub fn secret_count(&self) -> usize {
         self.count
     }
 
+    /// The leftmost-longest match at or after `from`: (start, length).
+    fn next_match(&self, text: &[u8], from: usize) -> Option<(usize, usize)> {
+        if self.by_prefix.is_empty() || text.len() < PREFIX {
+            return None;
+        }
+        (from..=text.len() - PREFIX).find_map(|i| {
+            let forms = self.by_prefix.get(&prefix_word(&text[i..]))?;
+            forms
+                .iter()
+                .filter(|f| text[i..].starts_with(f.as_bytes()))
+                .map(|f| f.len())
+                .max()
+                .map(|len| (i, len))
+        })
+    }
+
     /// Whether `text` holds any of the secrets.
     pub fn found_in(&self, text: &str) -> bool {
-        self.matcher.as_ref().is_some_and(|m| m.is_match(text))
+        self.next_match(text.as_bytes(), 0).is_some()
     }
 
     /// `text` with every secret replaced by [`REDACTED`].
     pub fn scrub(&self, text: &str) -> String {
-        match &self.matcher {
-            Some(m) => m.replace_all(text, &vec![REDACTED; m.patterns_len()]),
-            None => text.to_owned(),
+        let bytes = text.as_bytes();
+        let mut out = String::with_capacity(text.len());
+        let mut done = 0;
+        // A form is valid UTF-8, so a match starts and ends on character boundaries.
+        while let Some((start, len)) = self.next_match(bytes, done) {
+            out.push_str(&text[done..start]);
+            out.push_str(REDACTED);
+            done = start + len;
         }
+        out.push_str(&text[done..]);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scanner_finds_and_scrubs_every_leak_form() {
+        let s = Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYzz");
+        let mut sc = SecretScanner::new(&[]);
+        assert!(!sc.found_in("nothing here"));
+        sc.add(&s);
+        for form in s.leak_forms() {
+            let text = format!("before {form} after");
+            assert!(sc.found_in(&text), "{form}");
+            assert_eq!(sc.scrub(&text), format!("before {REDACTED} after"));
+        }
+        assert_eq!(sc.scrub("short"), "short");
+        assert_eq!(sc.secret_count(), 1);
+    }
+
+    #[test]
+    fn scanner_prefers_the_longest_form_and_keeps_unicode() {
+        let a = Secret::new("abcdefgh");
+        let b = Secret::new("abcdefghijkl");
+        let sc = SecretScanner::new(&[a, b]);
+        assert_eq!(
+            sc.scrub("é abcdefghijkl é abcdefgh"),
+            "é <redacted> é <redacted>"
+        );
+        assert_eq!(sc.scrub("abcdefgabcdefgh"), "abcdefg<redacted>");
+        // Adjacent secrets are each redacted.
+        assert_eq!(sc.scrub("abcdefghabcdefgh"), "<redacted><redacted>");
+    }
+
+    #[test]
+    fn scanner_ignores_short_secrets_but_counts_them() {
+        let sc = SecretScanner::new(&[Secret::new("abc")]);
+        assert!(!sc.found_in("abc abc"));
+        assert_eq!(sc.secret_count(), 1);
     }
 }

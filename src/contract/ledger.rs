@@ -8,6 +8,7 @@ use crate::client::{Client, RawRequest, Signing};
 use crate::model::Model;
 use crate::wire::{Outcome, decode_response};
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -83,6 +84,10 @@ pub struct CleanupOutcome {
     pub left: Vec<String>,
 }
 
+/// How many users (or foreign keys) cleanup works on at once. Each user's own deletions stay in
+/// order (keys first, then the user).
+const CLEANUP_IN_FLIGHT: usize = 8;
+
 /// Deletes everything the ledger entries name: each user's keys (as listed now, plus the ones
 /// recorded), then the user. Missing things are fine (they were never created, or are gone).
 pub async fn cleanup_ledger(
@@ -90,30 +95,35 @@ pub async fn cleanup_ledger(
     model: &Model,
     entries: &[LedgerEntry],
 ) -> CleanupOutcome {
-    let mut out = CleanupOutcome::default();
     // Users are deleted only when the run created them (a `User` entry); keys the run created
     // for any other user (an endpoint that answers an empty UserName with a key for some
     // default user, say) are deleted one by one, and their user is left alone.
-    let mut users: Vec<String> = Vec::new();
-    let mut foreign_keys: Vec<(String, String)> = Vec::new();
+    let mut users: Vec<&str> = Vec::new();
+    let mut seen_users: HashSet<&str> = HashSet::new();
+    let mut keys_of: HashMap<&str, Vec<&str>> = HashMap::new();
     for e in entries {
-        if let LedgerEntry::User { name } = e
-            && !users.contains(name)
-        {
-            users.push(name.clone());
+        match e {
+            LedgerEntry::User { name } if seen_users.insert(name) => users.push(name),
+            LedgerEntry::Key { user, id } => keys_of.entry(user).or_default().push(id),
+            _ => {}
         }
     }
+    let mut foreign_keys: Vec<(&str, &str)> = Vec::new();
+    let mut seen_foreign: HashSet<&str> = HashSet::new();
     for e in entries {
         if let LedgerEntry::Key { user, id } = e
-            && !users.contains(user)
-            && !foreign_keys.iter().any(|(_, i)| i == id)
+            && !seen_users.contains(user.as_str())
+            && seen_foreign.insert(id)
         {
-            foreign_keys.push((user.clone(), id.clone()));
+            foreign_keys.push((user, id));
         }
     }
-    let call = |params: Vec<(&str, String)>| {
-        let owned: Vec<(String, String)> =
-            params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let version = model.metadata().api_version.as_str();
+    let call = |params: Vec<(&str, &str)>| {
+        let owned: Vec<(String, String)> = params
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
         // Server errors and throttling are retried: cleanup must not give up on a transient
         // failure (ServiceFailure is transient by definition).
         async move {
@@ -134,62 +144,20 @@ pub async fn cleanup_ledger(
             }
         }
     };
-    let version = model.metadata().api_version.clone();
-    for (user, id) in foreign_keys {
+    let delete_key = |user: &str, id: &str| {
         let mut params = vec![
-            ("Action", "DeleteAccessKey".to_owned()),
-            ("Version", version.clone()),
-            ("AccessKeyId", id.clone()),
+            ("Action", "DeleteAccessKey"),
+            ("Version", version),
+            ("AccessKeyId", id),
         ];
         if !user.is_empty() {
-            params.push(("UserName", user.clone()));
+            params.push(("UserName", user));
         }
-        match call(params).await {
-            Ok(r) if r.status < 300 => out.keys_deleted += 1,
-            Ok(r) if is_gone(model, &r) => {}
-            Ok(r) => out
-                .left
-                .push(format!("key {id} of {user}: HTTP {}", r.status)),
-            Err(e) => out.left.push(format!("key {id} of {user}: {e}")),
-        }
-    }
-    for user in users {
-        let mut ids: Vec<String> = entries
-            .iter()
-            .filter_map(|e| match e {
-                LedgerEntry::Key { user: u, id } if *u == user => Some(id.clone()),
-                _ => None,
-            })
-            .collect();
-        if let Ok(resp) = call(vec![
-            ("Action", "ListAccessKeys".into()),
-            ("Version", version.clone()),
-            ("UserName", user.clone()),
-        ])
-        .await
-        {
-            let d = decode_response(model, "ListAccessKeys", &resp.body);
-            if let Outcome::Success { value, .. } = &d.outcome
-                && let Some(list) = value.get("AccessKeyMetadata").and_then(|v| v.as_array())
-            {
-                for k in list {
-                    if let Some(id) = k.get("AccessKeyId").and_then(|v| v.as_str())
-                        && !ids.iter().any(|i| i == id)
-                    {
-                        ids.push(id.to_owned());
-                    }
-                }
-            }
-        }
-        for id in ids {
-            match call(vec![
-                ("Action", "DeleteAccessKey".into()),
-                ("Version", version.clone()),
-                ("UserName", user.clone()),
-                ("AccessKeyId", id.clone()),
-            ])
-            .await
-            {
+        let (user, id) = (user.to_owned(), id.to_owned());
+        let sent = call(params);
+        async move {
+            let mut out = CleanupOutcome::default();
+            match sent.await {
                 Ok(r) if r.status < 300 => out.keys_deleted += 1,
                 Ok(r) if is_gone(model, &r) => {}
                 Ok(r) => out
@@ -197,21 +165,80 @@ pub async fn cleanup_ledger(
                     .push(format!("key {id} of {user}: HTTP {}", r.status)),
                 Err(e) => out.left.push(format!("key {id} of {user}: {e}")),
             }
+            out
         }
-        match call(vec![
-            ("Action", "DeleteUser".into()),
-            ("Version", version.clone()),
-            ("UserName", user.clone()),
-        ])
-        .await
-        {
-            Ok(r) if r.status < 300 => out.users_deleted += 1,
-            Ok(r) if is_gone(model, &r) => {}
-            Ok(r) => out.left.push(format!("user {user}: HTTP {}", r.status)),
-            Err(e) => out.left.push(format!("user {user}: {e}")),
+    };
+    let delete_user = |user: String| {
+        let recorded: Vec<&str> = keys_of.get(user.as_str()).cloned().unwrap_or_default();
+        async move {
+            let user = user.as_str();
+            let mut out = CleanupOutcome::default();
+            let mut ids: Vec<String> = recorded.iter().map(|s| (*s).to_owned()).collect();
+            if let Ok(resp) = call(vec![
+                ("Action", "ListAccessKeys"),
+                ("Version", version),
+                ("UserName", user),
+            ])
+            .await
+            {
+                let d = decode_response(model, "ListAccessKeys", &resp.body);
+                if let Outcome::Success { value, .. } = &d.outcome
+                    && let Some(list) = value.get("AccessKeyMetadata").and_then(|v| v.as_array())
+                {
+                    for k in list {
+                        if let Some(id) = k.get("AccessKeyId").and_then(|v| v.as_str())
+                            && !ids.iter().any(|i| i == id)
+                        {
+                            ids.push(id.to_owned());
+                        }
+                    }
+                }
+            }
+            let mut seen = HashSet::new();
+            for id in ids.iter().filter(|i| seen.insert(i.as_str())) {
+                out.merge(delete_key(user, id).await);
+            }
+            match call(vec![
+                ("Action", "DeleteUser"),
+                ("Version", version),
+                ("UserName", user),
+            ])
+            .await
+            {
+                Ok(r) if r.status < 300 => out.users_deleted += 1,
+                Ok(r) if is_gone(model, &r) => {}
+                Ok(r) => out.left.push(format!("user {user}: HTTP {}", r.status)),
+                Err(e) => out.left.push(format!("user {user}: {e}")),
+            }
+            out
         }
+    };
+    let mut out = CleanupOutcome::default();
+    // Results are merged in ledger order, so what is left is listed deterministically.
+    let foreign = super::all_in_order(
+        foreign_keys
+            .into_iter()
+            .map(|(user, id)| delete_key(user, id)),
+        CLEANUP_IN_FLIGHT,
+    )
+    .await;
+    let owned = super::all_in_order(
+        users.into_iter().map(|u| delete_user(u.to_owned())),
+        CLEANUP_IN_FLIGHT,
+    )
+    .await;
+    for o in foreign.into_iter().chain(owned) {
+        out.merge(o);
     }
     out
+}
+
+impl CleanupOutcome {
+    fn merge(&mut self, other: CleanupOutcome) {
+        self.users_deleted += other.users_deleted;
+        self.keys_deleted += other.keys_deleted;
+        self.left.extend(other.left);
+    }
 }
 
 /// Whether a failed delete says the thing is already gone (404, or NoSuchEntity under any

@@ -29,6 +29,28 @@ pub use run::{Capabilities, CheckConfig, CheckError, CheckOutcome, run_check};
 
 use serde::{Deserialize, Serialize};
 
+/// Runs `futures` at most `n` at a time and returns their outputs in input order. Unlike
+/// `StreamExt::buffered`, a slow early future does not hold back the start of later ones: the
+/// concurrency stays at `n` until the work runs out.
+#[cfg(feature = "net")]
+pub(crate) async fn all_in_order<T, F>(futures: impl IntoIterator<Item = F>, n: usize) -> Vec<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    use futures::StreamExt;
+    let mut out: Vec<(usize, T)> = futures::stream::iter(
+        futures
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| async move { (i, f.await) }),
+    )
+    .buffer_unordered(n.max(1))
+    .collect()
+    .await;
+    out.sort_unstable_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
 /// Where a rule comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

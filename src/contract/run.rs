@@ -145,9 +145,7 @@ pub async fn run_check(
         ledger,
         rules: rules.iter().map(|r| r.id.clone()).collect(),
         acc: Mutex::new(BTreeMap::new()),
-        scanner: Mutex::new(std::sync::Arc::new(crate::secret::SecretScanner::new(
-            &secrets,
-        ))),
+        scanner: std::sync::RwLock::new(crate::secret::SecretScanner::new(&secrets)),
         secrets: Mutex::new(secrets),
         key_ids: Mutex::new(HashSet::new()),
         sent: AtomicUsize::new(0),
@@ -297,8 +295,8 @@ struct Ctx<'a> {
     rules: HashSet<String>,
     acc: Mutex<BTreeMap<String, Acc>>,
     secrets: Mutex<Vec<Secret>>,
-    /// A scanner over `secrets`, rebuilt when a secret is added.
-    scanner: Mutex<std::sync::Arc<crate::secret::SecretScanner>>,
+    /// A scanner over `secrets`, learning each one as it is added.
+    scanner: std::sync::RwLock<crate::secret::SecretScanner>,
     key_ids: Mutex<HashSet<String>>,
     sent: AtomicUsize,
     retries: AtomicUsize,
@@ -458,19 +456,19 @@ impl<'a> Ctx<'a> {
         cmd
     }
 
-    /// The scanner over every secret seen so far, rebuilt when a secret was added since.
-    fn scanner(&self) -> std::sync::Arc<crate::secret::SecretScanner> {
-        let mut sc = self.scanner.lock().unwrap_or_else(|p| p.into_inner());
-        let secrets = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
-        if sc.secret_count() != secrets.len() {
-            *sc = std::sync::Arc::new(crate::secret::SecretScanner::new(&secrets));
-        }
-        sc.clone()
+    /// The scanner over every secret seen so far.
+    fn scanner(&self) -> std::sync::RwLockReadGuard<'_, crate::secret::SecretScanner> {
+        self.scanner.read().unwrap_or_else(|p| p.into_inner())
     }
 
     fn remember_secret(&self, s: &Secret) {
         let mut v = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
         v.push(s.clone());
+        // Under the secrets lock, so the scanner learns secrets in the same order.
+        self.scanner
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(s);
     }
 
     /// Sends one request, retrying throttling and transport hiccups, and applies the checks
@@ -532,20 +530,23 @@ impl<'a> Ctx<'a> {
             }
             break r;
         };
-        let scanner = self.scanner();
         let decode_as = if self.model.operation(&action).is_some() {
             action.as_str()
         } else {
             OPERATION
         };
         let mut leaks_secret = false;
-        let result = result
-            .map(|resp| {
-                let text = String::from_utf8_lossy(&resp.body);
-                leaks_secret = text.contains("<SecretAccessKey>") || scanner.found_in(&text);
-                judge_scanned(self.model, decode_as, resp.status, &resp.body, &scanner)
-            })
-            .map_err(|e| e.to_string());
+        let result = {
+            // Held only for the scan: the checks below may learn a secret (a write).
+            let scanner = self.scanner();
+            result
+                .map(|resp| {
+                    let text = String::from_utf8_lossy(&resp.body);
+                    leaks_secret = text.contains("<SecretAccessKey>") || scanner.found_in(&text);
+                    judge_scanned(self.model, decode_as, resp.status, &resp.body, &scanner)
+                })
+                .map_err(|e| e.to_string())
+        };
         let ex = Exchange {
             case,
             result,
@@ -571,11 +572,8 @@ impl<'a> Ctx<'a> {
 
     /// Sends many independent requests, `in_flight` at a time, in order of the input.
     async fn send_all(&self, reqs: Vec<Req>) -> Vec<Exchange> {
-        let n = self.config.in_flight.max(1);
-        futures::stream::iter(reqs.into_iter().map(|r| async move { self.send(&r).await }))
-            .buffered(n)
-            .collect()
-            .await
+        let n = self.config.in_flight;
+        super::all_in_order(reqs.iter().map(|r| self.send(r)), n).await
     }
 
     /// Checks that every response of the run must pass.
@@ -1715,18 +1713,19 @@ impl<'a> Ctx<'a> {
             }
         }
         let first_pass = failed.clone();
-        let results: Vec<Option<SeqFailure>> = futures::stream::iter(trees.iter().map(|t| {
-            let steps = t.current();
-            let ignore = &first_pass;
-            async move {
-                if !self.budget_left() {
-                    return None;
+        let results: Vec<Option<SeqFailure>> = super::all_in_order(
+            trees.iter().map(|t| {
+                let steps = t.current();
+                let ignore = &first_pass;
+                async move {
+                    if !self.budget_left() {
+                        return None;
+                    }
+                    self.run_sequence(&steps, ignore).await
                 }
-                self.run_sequence(&steps, ignore).await
-            }
-        }))
-        .buffered((self.config.in_flight / 2).max(1))
-        .collect()
+            }),
+            (self.config.in_flight / 2).max(1),
+        )
         .await;
         for (mut tree, result) in trees.into_iter().zip(results) {
             let Some(mut failure) = result else { continue };
