@@ -212,6 +212,8 @@ pub struct Executor {
     quota: usize,
     history: Vec<String>,
     extra_users: Vec<String>,
+    /// Rules a step could not judge, with why (a user's key was refused with AccessDenied).
+    unjudged: Vec<(&'static str, String)>,
 }
 
 impl Executor {
@@ -228,6 +230,7 @@ impl Executor {
             quota,
             history: Vec::new(),
             extra_users: Vec::new(),
+            unjudged: Vec::new(),
         }
     }
 
@@ -237,6 +240,11 @@ impl Executor {
     }
 
     /// Every user name the sequence may have created.
+    /// The rules steps so far could not judge, with the reason, emptied by the call.
+    pub fn take_unjudged(&mut self) -> Vec<(&'static str, String)> {
+        std::mem::take(&mut self.unjudged)
+    }
+
     pub fn users_to_clean(&self) -> Vec<String> {
         let mut v: Vec<String> = self.users.iter().map(|u| u.name.clone()).collect();
         v.extend(self.extra_users.iter().cloned());
@@ -403,8 +411,9 @@ impl Executor {
                 } else {
                     "403 InvalidClientTokenId"
                 };
-                // GetUser of the key's own user: allowed for any user, so the answer depends on
-                // authentication alone.
+                // GetUser of the key's own user: the emulator allows it for any user, so the
+                // answer depends on authentication alone; a target that wants a policy for it
+                // answers 403 AccessDenied, which still says the key authenticated.
                 let owner = self.users[key.user].name.clone();
                 let mut planned = p("GetUser", vec![("UserName", owner)], expect.into());
                 planned.sign_as = Some(Credentials {
@@ -433,6 +442,10 @@ impl Executor {
             .map(|r| (r.status, r.code.clone()))
             .unwrap_or((0, None));
         let ok = (200..300).contains(&status);
+        // AccessDenied comes only after authentication succeeded: the key is good, its user
+        // just holds no policy that allows the action (real IAM users start with none).
+        let denied =
+            planned.sign_as.is_some() && status == 403 && code.as_deref() == Some("AccessDenied");
         let shown = |m: &[(&str, String)]| {
             m.iter()
                 .map(|(k, v)| format!("{k}={v}"))
@@ -475,6 +488,16 @@ impl Executor {
                     RuleId::LIFE_FOLD_CASE,
                     status == 409 && code.as_deref() == Some("EntityAlreadyExists"),
                     "409 EntityAlreadyExists for a name that differs from an existing user's only in case",
+                ));
+            }
+            Step::CreateKeyImplicit(_) if denied => {
+                // Nothing was created, and whose key it would have been is unknown.
+                self.unjudged.push((
+                    RuleId::LIFE_IMPLICIT_USER,
+                    "the target refused the signing user's own CreateAccessKey with 403 \
+                     AccessDenied (the user holds no policy that allows it), so whose key an \
+                     implicit create makes could not be seen"
+                        .into(),
                 ));
             }
             Step::CreateKey(_) | Step::CreateKeyImplicit(_)
@@ -673,15 +696,17 @@ impl Executor {
                     if key.active && !key.deleted {
                         v.push(expected_rule(
                             RuleId::LIFE_KEY_AUTH,
-                            ok,
-                            "200 for a request signed with an Active key",
+                            ok || denied,
+                            "200 (or 403 AccessDenied, which also means the key authenticated) \
+                             for a request signed with an Active key",
                         ));
                     } else {
                         v.push(expected_rule(
                             RuleId::LIFE_KEY_AUTH,
-                            status == 403,
+                            status == 403 && !denied,
                             &format!(
-                                "403 InvalidClientTokenId for a request signed with a {} key",
+                                "403 InvalidClientTokenId for a request signed with a {} key \
+                                 (AccessDenied would mean the key still authenticates)",
                                 if key.deleted { "deleted" } else { "Inactive" }
                             ),
                         ));
@@ -703,5 +728,110 @@ fn same_instant(a: &str, b: &str) -> bool {
     ) {
         (Ok(x), Ok(y)) => x.unix_timestamp() == y.unix_timestamp(),
         _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, code: Option<&str>) -> Response {
+        Response {
+            status,
+            code: code.map(str::to_owned),
+            value: None,
+            leaks_secret: false,
+        }
+    }
+
+    /// Runs `step`, answering it with `status`/`code` (and a key for a successful create), and
+    /// returns the verdicts.
+    fn run(
+        exec: &mut Executor,
+        step: Step,
+        status: u16,
+        code: Option<&str>,
+    ) -> Vec<(&'static str, Result<(), String>)> {
+        let planned = exec.plan(&step).expect("step applies");
+        let created = (status == 200 && planned.action == "CreateAccessKey").then(|| {
+            let n = exec.keys.len();
+            (
+                format!("AKIAEXAMPLE{n:09}"),
+                planned
+                    .members
+                    .first()
+                    .map(|(_, u)| u.clone())
+                    .unwrap_or_default(),
+                Secret::new(format!("example-secret-{n:025}")),
+            )
+        });
+        exec.observe(&planned, Some(&resp(status, code)), created, None)
+    }
+
+    fn verdict(v: &[(&'static str, Result<(), String>)], rule: &str) -> Option<bool> {
+        v.iter()
+            .find(|(r, _)| *r == rule)
+            .map(|(_, res)| res.is_ok())
+    }
+
+    #[test]
+    fn access_denied_means_a_key_authenticated() {
+        let mut exec = Executor::new("t", 2);
+        run(&mut exec, Step::CreateUser(0), 200, None);
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        // Active key, AccessDenied: authenticated, so the rule holds.
+        let v = run(&mut exec, Step::AuthWith(0), 403, Some("AccessDenied"));
+        assert_eq!(verdict(&v, RuleId::LIFE_KEY_AUTH), Some(true));
+        // Active key, InvalidClientTokenId: broken.
+        let v = run(
+            &mut exec,
+            Step::AuthWith(0),
+            403,
+            Some("InvalidClientTokenId"),
+        );
+        assert_eq!(verdict(&v, RuleId::LIFE_KEY_AUTH), Some(false));
+        run(&mut exec, Step::UpdateKey(0, false), 200, None);
+        // Inactive key, AccessDenied: it still authenticates, so the rule is broken.
+        let v = run(&mut exec, Step::AuthWith(0), 403, Some("AccessDenied"));
+        assert_eq!(verdict(&v, RuleId::LIFE_KEY_AUTH), Some(false));
+        let v = run(
+            &mut exec,
+            Step::AuthWith(0),
+            403,
+            Some("InvalidClientTokenId"),
+        );
+        assert_eq!(verdict(&v, RuleId::LIFE_KEY_AUTH), Some(true));
+    }
+
+    #[test]
+    fn a_denied_implicit_create_is_unjudged_not_failed() {
+        let mut exec = Executor::new("t", 2);
+        run(&mut exec, Step::CreateUser(0), 200, None);
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        let v = run(
+            &mut exec,
+            Step::CreateKeyImplicit(0),
+            403,
+            Some("AccessDenied"),
+        );
+        assert!(v.iter().all(|(_, r)| r.is_ok()), "{v:?}");
+        let unjudged = exec.take_unjudged();
+        assert_eq!(unjudged.len(), 1);
+        assert_eq!(unjudged[0].0, RuleId::LIFE_IMPLICIT_USER);
+        assert!(exec.take_unjudged().is_empty());
+        // Any other refusal of the implicit create under the quota is a failure.
+        let v = run(
+            &mut exec,
+            Step::CreateKeyImplicit(0),
+            403,
+            Some("InvalidClientTokenId"),
+        );
+        assert_eq!(verdict(&v, RuleId::LIFE_IMPLICIT_USER), Some(false));
+        // No key was created by either: the user still holds one of two, so a create succeeds
+        // and the one after it is over the quota.
+        let v = run(&mut exec, Step::CreateKey(0), 200, None);
+        assert_eq!(verdict(&v, RuleId::LIFE_QUOTA), Some(true));
+        let v = run(&mut exec, Step::CreateKey(0), 200, None);
+        assert_eq!(verdict(&v, RuleId::LIFE_QUOTA), Some(false));
     }
 }

@@ -1697,7 +1697,14 @@ impl<'a> Ctx<'a> {
         let strategy = lifecycle::sequences(auth);
         let mut runner = test_runner(self.config.seed ^ 0x5eed);
         let mut failed: HashSet<&'static str> = HashSet::new();
-        if let Some(f) = self.run_sequence(&lifecycle::scripted(auth), &failed).await {
+        // A sequence stops at its first broken invariant, so the scripted one is run again
+        // with each broken rule set aside until it runs through: every invariant it touches is
+        // judged, whatever breaks first, instead of being left to chance.
+        let scripted = lifecycle::scripted(auth);
+        for _ in 0..rules.len() {
+            let Some(f) = self.run_sequence(&scripted, &failed).await else {
+                break;
+            };
             let mut ex = f.exchange;
             ex.case.steps = f.steps;
             self.fail(f.rule, &ex, f.expected);
@@ -1823,6 +1830,11 @@ impl<'a> Ctx<'a> {
                         });
                     }
                     Err(_) => {}
+                }
+            }
+            for (rule, why) in exec.take_unjudged() {
+                if !ignore.contains(rule) {
+                    self.skip(rule, &why);
                 }
             }
             if failure.is_some() {
