@@ -117,6 +117,9 @@ pub enum SnapshotError {
     Interrupted,
     #[error("interrupted, and cleanup could not delete: {0}")]
     CleanupIncomplete(String),
+    /// The ledger could not be written; the run stops before it creates anything unrecorded.
+    #[error("cannot write the ledger {path}: {reason}")]
+    Ledger { path: String, reason: String },
 }
 
 /// Reads a recorded set: every `*.txt` file of `dir`, by case name. Other files (a README)

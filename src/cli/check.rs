@@ -147,9 +147,7 @@ async fn run_async(args: Args) -> u8 {
             }
         }
     }
-    let ledger = args.ledger.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("iam-contract-ledger-{}.jsonl", std::process::id()))
-    });
+    let ledger = args.ledger.clone().unwrap_or_else(default_ledger);
     let replay_base = selection.replay_base(&endpoint);
     let config = CheckConfig {
         replay_base: Some(replay_base),
@@ -304,6 +302,12 @@ fn summary_only(report: &Report) -> String {
         s.skipped
     ));
     out
+}
+
+/// Where a run writes its ledger when `--ledger` is not given: one file per process in the
+/// temporary directory, so that concurrent runs never share one.
+pub(crate) fn default_ledger() -> PathBuf {
+    std::env::temp_dir().join(format!("iam-contract-ledger-{}.jsonl", std::process::id()))
 }
 
 /// Whether an endpoint is AWS itself.

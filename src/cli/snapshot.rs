@@ -5,8 +5,12 @@
 //! faults), as in `check`. Exit codes: 0 recorded (and equal to the recording when comparing),
 //! 1 differences, 2 usage error, 3 endpoint unreachable or cleanup impossible. Prints diffs and
 //! a summary; never a secret (every snapshot passes the secret tripwire before it is written).
+//!
+//! Like `check`, a run writes a ledger of the users and keys it creates (`--ledger PATH`,
+//! default a per-process file in the temporary directory); it is removed when cleanup deleted
+//! everything and kept, with its path printed, when not, for `iam-contract cleanup --ledger`.
 
-use super::check::exit;
+use super::check::{default_ledger, exit};
 use super::endpoint::{self, Selection};
 use super::usage;
 use crate::client::Client;
@@ -39,6 +43,9 @@ pub struct Args {
     /// per differing case.
     #[arg(long, value_name = "DIR")]
     pub compare: Option<PathBuf>,
+    /// Where to record what the run creates, so that `cleanup` can finish after a crash.
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
     /// Inject a fault into the embedded emulator (repeatable; see `serve --list-faults`).
     #[arg(long, value_name = "NAME", conflicts_with_all = ["endpoint", "target"])]
     pub fault: Vec<String>,
@@ -101,12 +108,27 @@ async fn run_async(args: Args) -> u8 {
         }
         eprintln!("interrupted: deleting what the run created ...");
     };
-    let recording = match snapshot::record_until(&client, &RecordConfig::default(), stop).await {
+    let ledger = args.ledger.clone().unwrap_or_else(default_ledger);
+    let config = RecordConfig {
+        ledger: Some(ledger.clone()),
+        ..RecordConfig::default()
+    };
+    let result = snapshot::record_until(&client, &config, stop).await;
+    // The ledger outlives the run only when cleanup could not delete everything it names.
+    if ledger.exists() {
+        eprintln!(
+            "the ledger {} names what is left; finish with `iam-contract cleanup --ledger {} --endpoint {endpoint}`",
+            ledger.display(),
+            ledger.display()
+        );
+    }
+    let recording = match result {
         Ok(r) => r,
         Err(e @ snapshot::SnapshotError::Interrupted) => {
             eprintln!("{e}");
             return exit::INTERRUPTED;
         }
+        Err(e @ snapshot::SnapshotError::Ledger { .. }) => return usage(e),
         Err(e) => {
             eprintln!("error: {e}");
             return exit::UNREACHABLE;

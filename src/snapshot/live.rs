@@ -1,6 +1,12 @@
 //! Recording the fixed case set against a live endpoint (feature `net`): sends each case,
 //! normalises each response, and deletes everything it created, also when a case fails.
 //!
+//! Like `check`, a run writes a ledger ([`crate::contract::Ledger`]): each user is written down
+//! before its CreateUser is sent and each key as soon as a response carries one (also where the
+//! case expected a refusal), so that `iam-contract cleanup --ledger PATH` can finish the job
+//! after a crash. Cleanup at the end of a run is [`cleanup_ledger`] over the same entries; the
+//! ledger file is removed when it deleted everything and kept otherwise.
+//!
 //! Names are run-unique (`snap` + 8 hex digits + a suffix) so that runs never collide, and
 //! are replaced by placeholders in every snapshot. The secrets of keys created here are held
 //! as [`Secret`]s, used only to sign as their owners, and checked by the secret tripwire against
@@ -8,11 +14,13 @@
 
 use super::normalize::{Normalized, Normalizer};
 use super::{CASES, SnapshotError};
-use crate::client::{Client, Credentials, RawRequest, RawResponse, Scope, Signing};
+use crate::client::{Client, Credentials, RawRequest, RawResponse, Scope, Signing, TransportError};
+use crate::contract::{Ledger, LedgerEntry, cleanup_ledger};
 use crate::model::Model;
 use crate::report::Tripwire;
 use crate::secret::Secret;
 use crate::wire::{Outcome, decode_response};
+use std::path::PathBuf;
 
 /// A key ID of AWS's shape that no endpoint issues (the digit 2 sixteen times).
 pub const UNKNOWN_KEY_ID: &str = "AKIA2222222222222222";
@@ -46,7 +54,8 @@ impl Recorded {
 pub struct Recording {
     /// The cases in [`CASES`] order.
     pub cases: Vec<Recorded>,
-    /// What cleanup could not delete (`user NAME` or `key ID of NAME`), empty when all is gone.
+    /// What cleanup could not delete (`user NAME: reason` or `key ID of NAME: reason`), empty
+    /// when all is gone. When not empty, the ledger (if one was written) is kept.
     pub cleanup_left: Vec<String>,
 }
 
@@ -69,6 +78,10 @@ impl Recording {
 pub struct RecordConfig {
     /// The run-unique token in names (8 lowercase hex digits); random when `None`.
     pub run_id: Option<String>,
+    /// Where to write the ledger (created, or appended to). `None` keeps it in memory only:
+    /// cleanup at the end still works, but nothing survives a crash. The file is removed when
+    /// cleanup deleted everything, unless it held another run's entries before this one.
+    pub ledger: Option<PathBuf>,
 }
 
 struct Key {
@@ -82,9 +95,13 @@ struct Session<'a> {
     model: &'static Model,
     norm: Normalizer,
     out: Vec<Recorded>,
-    users: Vec<String>,
     keys: Vec<Key>,
     secrets: Vec<Secret>,
+    /// The ledger file, when the run writes one.
+    ledger: Option<Ledger>,
+    /// Everything the ledger names (the file's lines, less users whose CreateUser provably
+    /// never reached the endpoint); cleanup works from this.
+    entries: Vec<LedgerEntry>,
 }
 
 fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -102,10 +119,59 @@ impl Session<'_> {
         client: Option<&Client>,
     ) -> Result<RawResponse, SnapshotError> {
         let client = client.unwrap_or(self.client);
-        client
-            .send(req, signing)
-            .await
-            .map_err(|e| SnapshotError::Unreachable(e.to_string()))
+        let params = crate::wire::decode_form(&req.body).unwrap_or_default();
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let action = get("Action").unwrap_or_default();
+        let user = get("UserName").unwrap_or_default();
+        // Written down before the request leaves: a crash right after must not hide the user.
+        let creates_user = action == "CreateUser" && !user.is_empty();
+        if creates_user {
+            self.note(LedgerEntry::User { name: user.into() })?;
+        }
+        let resp = match client.send(req, signing).await {
+            Ok(r) => r,
+            Err(e) => {
+                // A connection that never opened carried no request, so nothing was created:
+                // cleanup need not try (and wait out its retries on a dead endpoint).
+                if creates_user && matches!(e, TransportError::Connect { .. }) {
+                    self.entries.pop();
+                }
+                return Err(SnapshotError::Unreachable(e.to_string()));
+            }
+        };
+        // Whatever the case expected, a key that came back is a key on the target.
+        if action == "CreateAccessKey" {
+            let d = decode_response(self.model, "CreateAccessKey", &resp.body);
+            if let Outcome::Success { value, .. } = &d.outcome
+                && let Some(id) = value
+                    .pointer("/AccessKey/AccessKeyId")
+                    .and_then(|v| v.as_str())
+                && !id.is_empty()
+            {
+                let owner = value
+                    .pointer("/AccessKey/UserName")
+                    .and_then(|v| v.as_str())
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or(user);
+                self.note(LedgerEntry::Key {
+                    user: owner.to_owned(),
+                    id: id.to_owned(),
+                })?;
+            }
+        }
+        Ok(resp)
+    }
+
+    /// Adds an entry to the ledger, in memory and (flushed) in the file.
+    fn note(&mut self, entry: LedgerEntry) -> Result<(), SnapshotError> {
+        if let Some(l) = &self.ledger {
+            l.record(&entry).map_err(|e| SnapshotError::Ledger {
+                path: l.path().display().to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        self.entries.push(entry);
+        Ok(())
     }
 
     /// Sends a request and records its normalised response as case `name`.
@@ -136,8 +202,9 @@ impl Session<'_> {
         Ok(resp)
     }
 
-    /// Remembers what a successful request created or deleted, so cleanup knows what is left,
-    /// whichever case (recorded or not) made the change.
+    /// Remembers the keys a successful request created or deleted (the cases sign with them)
+    /// and their IDs for the normaliser, whichever case (recorded or not) made the change.
+    /// Cleanup does not use this: it works from the ledger, which [`Self::raw`] keeps.
     fn track(&mut self, req: &RawRequest, resp: &RawResponse) {
         if !(200..300).contains(&resp.status) {
             return;
@@ -146,12 +213,6 @@ impl Session<'_> {
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let user = get("UserName").unwrap_or_default();
         match get("Action").as_deref() {
-            Some("CreateUser") => {
-                if !self.users.contains(&user) {
-                    self.users.push(user);
-                }
-            }
-            Some("DeleteUser") => self.users.retain(|u| *u != user),
             Some("CreateAccessKey") => {
                 let d = decode_response(self.model, "CreateAccessKey", &resp.body);
                 let id = match &d.outcome {
@@ -192,42 +253,6 @@ impl Session<'_> {
                     Credentials::new(k.id.clone(), k.secret.expose()),
                 )
             })
-    }
-
-    /// Deletes every key and user this run created; returns what could not be deleted.
-    async fn cleanup(&mut self) -> Vec<String> {
-        let mut left = Vec::new();
-        let keys: Vec<(String, String)> = self
-            .keys
-            .iter()
-            .map(|k| (k.user.clone(), k.id.clone()))
-            .collect();
-        for (user, id) in keys {
-            let r = self
-                .call(&[
-                    ("Action", "DeleteAccessKey"),
-                    ("Version", IAM_VERSION),
-                    ("UserName", &user),
-                    ("AccessKeyId", &id),
-                ])
-                .await;
-            if !matches!(&r, Ok(r) if r.status < 300 || r.status == 404) {
-                left.push(format!("key {id} of {user}"));
-            }
-        }
-        for user in self.users.clone() {
-            let r = self
-                .call(&[
-                    ("Action", "DeleteUser"),
-                    ("Version", IAM_VERSION),
-                    ("UserName", &user),
-                ])
-                .await;
-            if !matches!(&r, Ok(r) if r.status < 300 || r.status == 404) {
-                left.push(format!("user {user}"));
-            }
-        }
-        left
     }
 }
 
@@ -280,8 +305,10 @@ fn describe_request(norm: &Normalizer, req: &RawRequest, signing: &Signing) -> S
 
 /// Sends the case set to the client's endpoint and records the normalised responses. The
 /// client's credentials act as the administrator. Everything created is deleted before this
-/// returns, on success and on failure (an unreachable endpoint included); the run fails with
-/// [`SnapshotError::Unreachable`] when a request gets no answer.
+/// returns, on success and on failure (an unreachable endpoint included), from the ledger; the
+/// ledger file (`config.ledger`) is removed when that deleted everything and kept otherwise. The
+/// run fails with [`SnapshotError::Unreachable`] when a request gets no answer, and with
+/// [`SnapshotError::Ledger`] when the ledger cannot be written (before anything is created).
 pub async fn record(client: &Client, config: &RecordConfig) -> Result<Recording, SnapshotError> {
     record_until(client, config, std::future::pending()).await
 }
@@ -297,28 +324,55 @@ pub async fn record_until(
         .run_id
         .clone()
         .unwrap_or_else(|| format!("{:08x}", rand::random::<u32>()));
+    let token = format!("snap{run}");
+    // A ledger that already names another run's things is appended to and never removed here:
+    // this run's cleanup does not cover them.
+    let fresh = config
+        .ledger
+        .as_ref()
+        .is_none_or(|p| std::fs::metadata(p).map_or(true, |m| m.len() == 0));
+    let ledger = match &config.ledger {
+        Some(path) => Some(Ledger::create(path).map_err(|e| SnapshotError::Ledger {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?),
+        None => None,
+    };
     let mut s = Session {
         client,
         model: Model::embedded(),
         norm: Normalizer::new(),
         out: Vec::new(),
-        users: Vec::new(),
         keys: Vec::new(),
         secrets: client
             .credentials()
             .map(|c| c.secrets())
             .unwrap_or_default(),
+        ledger,
+        entries: Vec::new(),
     };
-    let result = {
-        let cases = run_cases(&mut s, &run);
-        tokio::pin!(cases);
-        tokio::pin!(stop);
-        tokio::select! {
-            r = &mut cases => r,
-            _ = &mut stop => Err(SnapshotError::Interrupted),
+    let result = match s.note(LedgerEntry::Run {
+        endpoint: client.endpoint().to_owned(),
+        prefix: token,
+    }) {
+        Err(e) => Err(e),
+        Ok(()) => {
+            let cases = run_cases(&mut s, &run);
+            tokio::pin!(cases);
+            tokio::pin!(stop);
+            tokio::select! {
+                r = &mut cases => r,
+                _ = &mut stop => Err(SnapshotError::Interrupted),
+            }
         }
     };
-    let cleanup_left = s.cleanup().await;
+    let cleanup_left = cleanup_ledger(client, s.model, &s.entries).await.left;
+    if cleanup_left.is_empty()
+        && fresh
+        && let Some(l) = &s.ledger
+    {
+        let _ = std::fs::remove_file(l.path());
+    }
     if !cleanup_left.is_empty() && matches!(result, Err(SnapshotError::Interrupted)) {
         return Err(SnapshotError::CleanupIncomplete(cleanup_left.join("; ")));
     }

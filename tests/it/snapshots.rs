@@ -111,6 +111,7 @@ fn record_emulator(config: Config) -> Recording {
             &client,
             &RecordConfig {
                 run_id: Some("0badcafe".into()),
+                ..RecordConfig::default()
             },
         )
         .await
@@ -294,7 +295,7 @@ fn markdown_reports_of_third_party_targets() {
             let service = targets::start(&profile, &root(), &scratch)
                 .await
                 .expect("target starts");
-            let client = Client::new(&service.url, Some(profile.credentials())).expect("client");
+            let client = Client::new(&service.url, Some(service.credentials(&profile))).expect("client");
             let mut check = small_check(&name, &name);
             check.request_budget = profile.case_budget;
             let mut out = run_check(&client, Model::embedded(), &check)
@@ -517,4 +518,309 @@ fn a_wrong_shape_is_reported_not_hidden() {
         "{}",
         c.normalized.text
     );
+}
+
+/// An `iam-contract serve` process on a free loopback port, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(faults: &[&str]) -> Served {
+    use std::io::{BufRead, BufReader};
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    for f in faults {
+        args.extend(["--fault", f]);
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_iam-contract"))
+        .args(&args)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut url)
+        .expect("serve prints its URL");
+    Served {
+        child,
+        url: url.trim().to_owned(),
+    }
+}
+
+/// `iam-contract` with the example credentials (the bootstrap user of `serve`).
+fn bin_as_admin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_iam-contract"));
+    c.env(
+        "AWS_ACCESS_KEY_ID",
+        iam_contract::client::EXAMPLE_ACCESS_KEY_ID,
+    )
+    .env(
+        "AWS_SECRET_ACCESS_KEY",
+        iam_contract::client::EXAMPLE_SECRET_ACCESS_KEY,
+    );
+    c
+}
+
+/// Sends one IAM call to `url` as the bootstrap user; returns the status and body.
+fn iam_call(url: &str, action: &str, extra: &[(&str, &str)]) -> (u16, String) {
+    let mut params = vec![
+        ("Action".to_owned(), action.to_owned()),
+        ("Version".to_owned(), "2010-05-08".to_owned()),
+    ];
+    params.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    rt().block_on(async {
+        let client =
+            Client::new(url, Some(iam_contract::client::Credentials::example())).expect("client");
+        let r = client.call(&params).await.expect("the emulator answers");
+        (r.status, String::from_utf8_lossy(&r.body).into_owned())
+    })
+}
+
+/// The values of every `<NAME>` element of a body.
+fn elements(body: &str, name: &str) -> Vec<String> {
+    Regex::new(&format!("<{name}>([^<]*)</{name}>"))
+        .unwrap()
+        .captures_iter(body)
+        .map(|c| c[1].to_owned())
+        .collect()
+}
+
+/// The users whose names a snapshot run makes (`snap` + 8 hex digits + a suffix).
+fn snapshot_users(url: &str) -> Vec<String> {
+    let (status, body) = iam_call(url, "ListUsers", &[]);
+    assert_eq!(status, 200, "{body}");
+    let run = Regex::new(r"^snap[0-9a-f]{8}").unwrap();
+    elements(&body, "UserName")
+        .into_iter()
+        .filter(|u| run.is_match(u))
+        .collect()
+}
+
+fn read_ledger(path: &Path) -> Vec<iam_contract::contract::LedgerEntry> {
+    iam_contract::contract::Ledger::read(path).expect("the ledger parses")
+}
+
+/// A complete `snapshot --endpoint` run deletes everything it created, and its ledger with it.
+#[test]
+fn a_snapshot_run_leaves_nothing_behind() {
+    let served = serve(&[]);
+    let scratch =
+        std::env::temp_dir().join(format!("iam-contract-snapclean-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let ledger = scratch.join("ledger.jsonl");
+    let out = bin_as_admin()
+        .args(["snapshot", "--endpoint", &served.url, "--out"])
+        .arg(scratch.join("out"))
+        .arg("--ledger")
+        .arg(&ledger)
+        .output()
+        .expect("snapshot runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !ledger.exists(),
+        "the ledger is removed once everything is deleted"
+    );
+    assert!(!stderr.contains("ledger"), "{stderr}");
+    assert_eq!(snapshot_users(&served.url), Vec::<String>::new());
+    let (_, body) = iam_call(&served.url, "ListUsers", &[]);
+    assert_eq!(
+        elements(&body, "UserName").len(),
+        1,
+        "only the bootstrap user is left: {body}"
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// A snapshot process killed with SIGKILL midway cannot clean up; its ledger names what it
+/// created, and `cleanup --ledger` deletes all of it.
+#[test]
+fn cleanup_finishes_what_a_killed_snapshot_left() {
+    use iam_contract::contract::LedgerEntry;
+    // `slow` (50 ms a response) stretches the ~45 requests of a run to over 2 s, so that it
+    // is still running when the ledger first names a key.
+    let served = serve(&["slow"]);
+    let scratch =
+        std::env::temp_dir().join(format!("iam-contract-snapkill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let ledger = scratch.join("ledger.jsonl");
+    let mut child = bin_as_admin()
+        .args(["snapshot", "--endpoint", &served.url, "--out"])
+        .arg(scratch.join("out"))
+        .arg("--ledger")
+        .arg(&ledger)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("snapshot starts");
+    // Wait (bounded) until a key is on record: a user and its key then exist on the target.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut has_key = false;
+    while !has_key && std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            panic!("snapshot ended ({status}) before the test could kill it");
+        }
+        has_key = iam_contract::contract::Ledger::read(&ledger)
+            .unwrap_or_default()
+            .iter()
+            .any(|e| matches!(e, LedgerEntry::Key { .. }));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("killed");
+    assert!(has_key, "the ledger never named a key within 30 s");
+    assert_eq!(
+        status.code(),
+        None,
+        "killed by a signal, not exited: {status}"
+    );
+
+    let entries = read_ledger(&ledger);
+    assert!(
+        matches!(entries.first(), Some(LedgerEntry::Run { endpoint, .. }) if *endpoint == served.url),
+        "{entries:?}"
+    );
+    let recorded: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match e {
+            LedgerEntry::User { name } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!recorded.is_empty(), "the ledger names a user: {entries:?}");
+    let left = snapshot_users(&served.url);
+    assert!(!left.is_empty(), "the killed run left users behind");
+    for u in &left {
+        assert!(recorded.contains(u), "{u} is not in the ledger {entries:?}");
+    }
+    let (_, keys) = iam_call(&served.url, "ListAccessKeys", &[("UserName", &left[0])]);
+    assert!(
+        !elements(&keys, "AccessKeyId").is_empty(),
+        "the killed run left a key: {keys}"
+    );
+
+    // `cleanup` finds the endpoint in the ledger.
+    let out = bin_as_admin()
+        .args(["cleanup", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .expect("cleanup runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!ledger.exists(), "cleanup removes the ledger it finished");
+    assert_eq!(snapshot_users(&served.url), Vec::<String>::new());
+    for u in &recorded {
+        let (status, body) = iam_call(&served.url, "ListAccessKeys", &[("UserName", u)]);
+        assert!(
+            status == 404 && elements(&body, "AccessKeyId").is_empty(),
+            "{u}: {status} {body}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// When cleanup cannot delete everything (keys whose IDs DeleteAccessKey refuses), the ledger
+/// is kept and names the run's users.
+#[test]
+fn the_ledger_is_kept_when_cleanup_is_incomplete() {
+    let ledger = std::env::temp_dir().join(format!(
+        "iam-contract-snapkept-{}.jsonl",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&ledger);
+    let rec = rt().block_on(async {
+        let emu = emulator::start(Config::default().with_fault(Fault::ShortKeyId))
+            .await
+            .expect("emulator starts");
+        let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
+        let rec = snapshot::record(
+            &client,
+            &RecordConfig {
+                run_id: Some("0badf00d".into()),
+                ledger: Some(ledger.clone()),
+            },
+        )
+        .await
+        .expect("the case set runs");
+        emu.shutdown().await;
+        rec
+    });
+    assert!(
+        !rec.cleanup_left.is_empty(),
+        "short key IDs cannot be deleted"
+    );
+    let entries = read_ledger(&ledger);
+    assert!(
+        entries.contains(&iam_contract::contract::LedgerEntry::User {
+            name: "snap0badf00da".into()
+        }),
+        "{entries:?}"
+    );
+    let _ = std::fs::remove_file(&ledger);
+}
+
+/// Ctrl-C in the middle of `snapshot --endpoint` deletes, from the ledger, what the run created
+/// (its own end-of-run deletions never ran), removes the ledger and exits 130.
+#[test]
+fn an_interrupted_snapshot_cleans_up_from_its_ledger() {
+    use iam_contract::contract::LedgerEntry;
+    let served = serve(&["slow"]);
+    let scratch = std::env::temp_dir().join(format!("iam-contract-snapint-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let ledger = scratch.join("ledger.jsonl");
+    let child = bin_as_admin()
+        .args(["snapshot", "--endpoint", &served.url, "--out"])
+        .arg(scratch.join("out"))
+        .arg("--ledger")
+        .arg(&ledger)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("snapshot starts");
+    // Interrupt once the second user is on record: both users and keys of the first exist.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut users = 0;
+    while users < 2 && std::time::Instant::now() < deadline {
+        users = iam_contract::contract::Ledger::read(&ledger)
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| matches!(e, LedgerEntry::User { .. }))
+            .count();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(users >= 2, "the ledger never named two users within 30 s");
+    // Let the CreateUser on record reach the endpoint (a response takes 50 ms).
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    assert!(
+        !snapshot_users(&served.url).is_empty(),
+        "the run has users to delete"
+    );
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    let out = child.wait_with_output().expect("snapshot ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(!ledger.exists(), "{stderr}");
+    assert_eq!(snapshot_users(&served.url), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&scratch);
 }
