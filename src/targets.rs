@@ -37,6 +37,12 @@ pub struct TargetProfile {
     pub case_budget: Option<usize>,
     /// An endpoint to use instead of starting the service.
     pub endpoint: Option<String>,
+    /// A shell command run once a started service answers, before anything else talks to it;
+    /// `{url}` is filled in. Lines `access_key_id=...` and `secret_access_key=...` on its
+    /// standard output replace the profile's credentials for this service (moto, say, verifies
+    /// signatures only for keys of IAM users it issued, so the setup makes one and switches
+    /// verification on). Its output is never printed: on failure only its standard error is.
+    pub setup: Option<String>,
 }
 
 fn default_ready_path() -> String {
@@ -112,10 +118,17 @@ impl TargetProfile {
 pub struct RunningTarget {
     pub url: String,
     pub log: PathBuf,
+    /// Credentials the profile's `setup` command issued, if it printed any.
+    pub issued: Option<Credentials>,
     child: Option<std::process::Child>,
 }
 
 impl RunningTarget {
+    /// The credentials to sign with: those `setup` issued, else the profile's.
+    pub fn credentials(&self, profile: &TargetProfile) -> Credentials {
+        self.issued.clone().unwrap_or_else(|| profile.credentials())
+    }
+
     /// Stops the service: SIGTERM to its process group, then SIGKILL after a grace period.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
@@ -177,6 +190,49 @@ pub fn install(profile: &TargetProfile, root: &Path) -> Result<(), TargetError> 
     }
 }
 
+/// Runs a profile's `setup` command against `url` and reads the credentials it printed.
+async fn run_setup(cmd: &str, url: &str, root: &Path) -> Result<Option<Credentials>, String> {
+    let out = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(cmd.replace("{url}", url))
+        .current_dir(root)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| format!("its setup command could not run: {e}"))?;
+    if !out.status.success() {
+        // Standard error only: standard output may carry the credentials it issued.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!(
+            "its setup command failed ({}): {}",
+            out.status,
+            tail.join(" | ")
+        ));
+    }
+    Ok(parse_issued(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The credentials in a setup command's output: `access_key_id=` and `secret_access_key=` lines
+/// (both, or none is taken).
+fn parse_issued(stdout: &str) -> Option<Credentials> {
+    let field = |name: &str| {
+        stdout.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix(name)
+                .and_then(|r| r.strip_prefix('='))
+                .map(str::to_owned)
+                .filter(|v| !v.is_empty())
+        })
+    };
+    Some(Credentials::new(
+        field("access_key_id")?,
+        field("secret_access_key")?,
+    ))
+}
+
 /// A free TCP port on 127.0.0.1 (bound and released; a small race is accepted).
 pub fn free_port() -> std::io::Result<u16> {
     let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
@@ -220,6 +276,7 @@ pub async fn start(
     let mut running = RunningTarget {
         url: format!("http://127.0.0.1:{port}/"),
         log: log.clone(),
+        issued: None,
         child: Some(child),
     };
     let probe_url = format!("http://127.0.0.1:{port}{}", profile.ready_path);
@@ -231,6 +288,15 @@ pub async fn start(
     let deadline = Instant::now() + Duration::from_secs(profile.startup_timeout_secs);
     loop {
         if http.get(&probe_url).send().await.is_ok() {
+            if let Some(setup) = &profile.setup {
+                match run_setup(setup, &running.url, root).await {
+                    Ok(issued) => running.issued = issued,
+                    Err(reason) => {
+                        running.stop();
+                        return Err(err(reason));
+                    }
+                }
+            }
             return Ok(running);
         }
         if let Some(child) = running.child.as_mut()
@@ -252,5 +318,22 @@ pub async fn start(
             });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_output_issues_credentials_only_when_complete() {
+        let c =
+            parse_issued("noise\naccess_key_id=AKIAIOSFODNN7EXAMPLE\nsecret_access_key=abc=def\n")
+                .expect("both lines");
+        assert_eq!(c.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(c.secret_access_key.expose(), "abc=def");
+        assert!(parse_issued("access_key_id=AKIAIOSFODNN7EXAMPLE\n").is_none());
+        assert!(parse_issued("access_key_id=\nsecret_access_key=x\n").is_none());
+        assert!(parse_issued("").is_none());
     }
 }

@@ -66,9 +66,13 @@ pub async fn open(sel: &Selection, root: &Path) -> Result<Opened, u8> {
                 (t.url.clone(), Some(t))
             }
         };
+        let credentials = match &service {
+            Some(t) => t.credentials(&profile),
+            None => profile.credentials(),
+        };
         return Ok(Opened {
             url,
-            credentials: profile.credentials(),
+            credentials,
             name: profile.name.clone(),
             profile: Some((profile, dir)),
             _emulator: None,

@@ -181,6 +181,8 @@ pub struct Planned {
 pub struct Response {
     pub status: u16,
     pub code: Option<String>,
+    /// The error message, when the body is an error envelope.
+    pub message: Option<String>,
     /// The decoded success value (secrets revealed; never printed).
     pub value: Option<Value>,
     /// The body carried a SecretAccessKey member or a secret of the run.
@@ -490,15 +492,33 @@ impl Executor {
                     "409 EntityAlreadyExists for a name that differs from an existing user's only in case",
                 ));
             }
-            Step::CreateKeyImplicit(_) if denied => {
-                // Nothing was created, and whose key it would have been is unknown.
-                self.unjudged.push((
-                    RuleId::LIFE_IMPLICIT_USER,
-                    "the target refused the signing user's own CreateAccessKey with 403 \
-                     AccessDenied (the user holds no policy that allows it), so whose key an \
-                     implicit create makes could not be seen"
-                        .into(),
-                ));
+            Step::CreateKeyImplicit(k) if denied => {
+                // Nothing was created. The message may name the resource the service resolved
+                // the missing UserName to: the signer is right, anyone else is wrong; without
+                // one, whose key it would have been cannot be seen.
+                let signer = &self.users[self.keys[*k].user].name;
+                let resource = response
+                    .and_then(|r| r.message.as_deref())
+                    .and_then(denied_resource_user);
+                match resource {
+                    Some(user) if user.eq_ignore_ascii_case(signer) => {
+                        v.push((RuleId::LIFE_IMPLICIT_USER, Ok(())));
+                    }
+                    Some(user) => v.push((
+                        RuleId::LIFE_IMPLICIT_USER,
+                        Err(format!(
+                            "a CreateAccessKey without UserName to act on the signing user \
+                             {signer:?}; the AccessDenied names user {user:?} as its resource"
+                        )),
+                    )),
+                    None => self.unjudged.push((
+                        RuleId::LIFE_IMPLICIT_USER,
+                        "the target refused the signing user's own CreateAccessKey with 403 \
+                         AccessDenied (the user holds no policy that allows it) without naming \
+                         the resource, so whose key an implicit create makes could not be seen"
+                            .into(),
+                    )),
+                }
             }
             Step::CreateKey(_) | Step::CreateKeyImplicit(_)
                 if planned.expect != "404 NoSuchEntity" =>
@@ -718,6 +738,21 @@ impl Executor {
     }
 }
 
+/// The user an AccessDenied message names as its resource: AWS words it `... on resource: user
+/// NAME because ...`, the emulator and others put an ARN `arn:aws:iam::ACCOUNT:user/PATH/NAME`.
+/// `None` when the message names no user resource (moto names none at all).
+pub fn denied_resource_user(message: &str) -> Option<String> {
+    let rest = message.split_once("on resource:")?.1.trim_start();
+    let name = if let Some(r) = rest.strip_prefix("user ") {
+        r.split_whitespace().next()?
+    } else {
+        let arn = rest.split_whitespace().next()?;
+        let path = arn.strip_prefix("arn:")?.split_once(":user/")?.1;
+        path.rsplit('/').next()?
+    };
+    Some(name.to_owned()).filter(|n| !n.is_empty() && n != "*")
+}
+
 /// Whether two ISO 8601 timestamps name the same instant (to the second; services differ in
 /// fractional digits and zone spelling).
 fn same_instant(a: &str, b: &str) -> bool {
@@ -739,6 +774,7 @@ mod tests {
         Response {
             status,
             code: code.map(str::to_owned),
+            message: None,
             value: None,
             leaks_secret: false,
         }
@@ -801,6 +837,45 @@ mod tests {
             Some("InvalidClientTokenId"),
         );
         assert_eq!(verdict(&v, RuleId::LIFE_KEY_AUTH), Some(true));
+    }
+
+    #[test]
+    fn denied_resource_names_the_user_in_every_wording() {
+        let aws = "User: arn:aws:iam::123456789012:user/Bob is not authorized to perform: \
+                   iam:CreateAccessKey on resource: user Bob because no identity-based policy \
+                   allows the iam:CreateAccessKey action";
+        assert_eq!(denied_resource_user(aws).as_deref(), Some("Bob"));
+        let arn = "User: arn:aws:iam::000000000000:user/a is not authorized to perform: \
+                   iam:CreateAccessKey on resource: arn:aws:iam::000000000000:user/p/q/Admin";
+        assert_eq!(denied_resource_user(arn).as_deref(), Some("Admin"));
+        let moto = "User: arn:aws:iam::123456789012:user/a is not authorized to perform: \
+                    iam:CreateAccessKey";
+        assert_eq!(denied_resource_user(moto), None);
+        assert_eq!(denied_resource_user("on resource: *"), None);
+        assert_eq!(denied_resource_user(""), None);
+    }
+
+    #[test]
+    fn a_denied_implicit_create_naming_another_user_fails() {
+        let mut exec = Executor::new("t", 2);
+        run(&mut exec, Step::CreateUser(0), 200, None);
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        let planned = exec.plan(&Step::CreateKeyImplicit(0)).expect("applies");
+        let signer = planned.implicit_user.clone().expect("implicit");
+        let mut r = resp(403, Some("AccessDenied"));
+        r.message = Some(format!(
+            "User: arn:aws:iam::1:user/{signer} is not authorized to perform: \
+             iam:CreateAccessKey on resource: arn:aws:iam::1:user/bootstrap"
+        ));
+        let v = exec.observe(&planned, Some(&r), None, None);
+        assert_eq!(verdict(&v, RuleId::LIFE_IMPLICIT_USER), Some(false));
+        let planned = exec.plan(&Step::CreateKeyImplicit(0)).expect("applies");
+        r.message = Some(format!(
+            "... on resource: user {signer} because no policy allows it"
+        ));
+        let v = exec.observe(&planned, Some(&r), None, None);
+        assert_eq!(verdict(&v, RuleId::LIFE_IMPLICIT_USER), Some(true));
+        assert!(exec.take_unjudged().is_empty());
     }
 
     #[test]

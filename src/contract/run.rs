@@ -99,7 +99,7 @@ pub enum CheckError {
 pub struct Capabilities {
     /// CreateUser works, so rules that need users of their own can run.
     pub can_create_users: bool,
-    /// An unsigned request is refused with 403.
+    /// An unsigned request or one with a corrupted signature is refused with 401 or 403.
     pub verifies_signatures: bool,
     /// The signing identity is an IAM user (GetUser without UserName answers).
     pub signer_user: Option<String>,
@@ -882,7 +882,16 @@ impl<'a> Ctx<'a> {
         let unsigned = self
             .send(&Req::new(self.model, "GetUser", &[]).signed(Signing::Unsigned))
             .await;
-        let verifies_signatures = unsigned.status() == 403 || unsigned.status() == 401;
+        let refused = |ex: &Exchange| ex.status() == 403 || ex.status() == 401;
+        // An unsigned request may be refused, or (moto, SeaweedFS) answered with a 500 or routed
+        // to another service; a corrupted signature tells such a service apart from one that
+        // checks nothing.
+        let verifies_signatures = refused(&unsigned)
+            || refused(
+                &self
+                    .send(&Req::new(self.model, "GetUser", &[]).signed(Signing::Corrupted))
+                    .await,
+            );
         let fixture = self.fixture_name();
         // A transient server error must not decide what the target can do: retry it.
         let mut created = self.create_user(&fixture).await;
@@ -1812,6 +1821,7 @@ impl<'a> Ctx<'a> {
             let response = ex.judged().map(|j| lifecycle::Response {
                 status: j.status,
                 code: j.code().map(str::to_owned),
+                message: j.observed.message.clone(),
                 value: j.decoded.revealed_value(),
                 leaks_secret: ex.leaks_secret,
             });

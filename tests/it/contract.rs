@@ -341,7 +341,8 @@ fn moto_deviates_exactly_as_its_baseline_says() {
         let service = targets::start(&profile, root, &scratch)
             .await
             .expect("moto starts");
-        let client = Client::new(&service.url, Some(profile.credentials())).expect("client");
+        let client =
+            Client::new(&service.url, Some(service.credentials(&profile))).expect("client");
         let mut config = quick_config("moto");
         config.profile = Profile::Model;
         config.cases = CheckConfig::default().cases;

@@ -295,7 +295,8 @@ fn markdown_reports_of_third_party_targets() {
             let service = targets::start(&profile, &root(), &scratch)
                 .await
                 .expect("target starts");
-            let client = Client::new(&service.url, Some(service.credentials(&profile))).expect("client");
+            let client =
+                Client::new(&service.url, Some(service.credentials(&profile))).expect("client");
             let mut check = small_check(&name, &name);
             check.request_budget = profile.case_budget;
             let mut out = run_check(&client, Model::embedded(), &check)
