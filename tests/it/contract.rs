@@ -461,3 +461,76 @@ fn replay_reproduces_a_finding() {
         "{stderr}"
     );
 }
+
+/// A target profile in a scratch directory whose service is Python's http.server on loopback.
+fn scratch_target(tag: &str, setup: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("iam-contract-setup-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = format!(
+        "name = \"{tag}\"\ndescription = \"http.server\"\n\
+         start = \"exec python3 -m http.server {{port}} --bind 127.0.0.1\"\n\
+         setup = {setup:?}\nstartup_timeout_secs = 20\n\
+         access_key_id = \"test\"\nsecret_access_key = \"test\"\nauth = \"none\"\n"
+    );
+    std::fs::write(dir.join("target.toml"), toml).unwrap();
+    dir
+}
+
+#[test]
+fn a_setup_command_issues_the_credentials_the_run_signs_with() {
+    use iam_contract::targets::{self, TargetProfile};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = scratch_target(
+        "issue",
+        "case {url} in http://127.0.0.1:*/) ;; *) exit 9;; esac; \
+         echo access_key_id=AKIAIOSFODNN7EXAMPLE; \
+         echo secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY",
+    );
+    let (profile, _) = TargetProfile::load(root, dir.to_str().unwrap()).expect("loads");
+    let service = rt()
+        .block_on(targets::start(&profile, root, &dir.join("run")))
+        .expect("starts, and setup succeeds");
+    let creds = service.credentials(&profile);
+    assert_eq!(creds.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(
+        creds.secret_access_key.expose(),
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+    );
+    drop(service);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failing_setup_stops_the_service_and_says_why_without_its_stdout() {
+    use iam_contract::targets::{self, TargetProfile};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let note = std::env::temp_dir().join(format!("iam-contract-setup-url-{}", std::process::id()));
+    let dir = scratch_target(
+        "fail",
+        &format!(
+            "echo secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY; \
+             echo {{url}} > {}; echo cannot reach the admin API >&2; exit 3",
+            note.display()
+        ),
+    );
+    let (profile, _) = TargetProfile::load(root, dir.to_str().unwrap()).expect("loads");
+    let err = rt()
+        .block_on(targets::start(&profile, root, &dir.join("run")))
+        .expect_err("setup fails");
+    let msg = err.to_string();
+    assert!(msg.contains("cannot reach the admin API"), "{msg}");
+    assert!(!msg.contains("wJalrXUtnFEMI"), "stdout leaked: {msg}");
+    // The service it had started no longer answers.
+    let url = std::fs::read_to_string(&note).expect("setup ran");
+    let _ = std::fs::remove_file(&note);
+    let addr = url
+        .trim()
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "the service on {addr} still answers"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
