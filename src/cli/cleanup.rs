@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The ledger the run wrote (`check --ledger PATH`, or the path its warning printed).
+    /// The ledger the run wrote (`check` or `snapshot --ledger PATH`, or the path its warning
+    /// printed).
     #[arg(long, value_name = "PATH")]
     pub ledger: PathBuf,
     /// The endpoint (default: the one the ledger names).
