@@ -965,9 +965,25 @@ impl Emulator {
                     .user(&target)
                     .ok_or(StoreError::NoSuchUser(target.clone()))
                     .map_err(se)?;
+                // Pages in creation order; the marker is the id of the first key of the next
+                // page (an id the user does not hold gives an empty page).
+                let max = input.get("MaxItems").and_then(Value::as_i64).unwrap_or(100) as usize;
+                let start = match s("Marker") {
+                    Some(m) => user
+                        .keys
+                        .iter()
+                        .position(|id| id == m)
+                        .unwrap_or(user.keys.len()),
+                    None => 0,
+                };
                 let mut list = Vec::new();
                 let mut leaked = Vec::new();
-                for id in &user.keys {
+                let mut next = None;
+                for id in &user.keys[start..] {
+                    if list.len() == max {
+                        next = Some(id.clone());
+                        break;
+                    }
                     if let Some(k) = st.key(id) {
                         list.push(self.key_metadata(k, &user.name));
                         if self.has(Fault::SecretInList) {
@@ -975,11 +991,11 @@ impl Emulator {
                         }
                     }
                 }
-                Ok(Output::Iam {
-                    op,
-                    value: json!({ "AccessKeyMetadata": list, "IsTruncated": false }),
-                    leaked,
-                })
+                let mut value = json!({ "AccessKeyMetadata": list, "IsTruncated": next.is_some() });
+                if let Some(m) = next {
+                    value["Marker"] = Value::String(m);
+                }
+                Ok(Output::Iam { op, value, leaked })
             }
             "UpdateAccessKey" | "DeleteAccessKey" => {
                 self.authorize(&st, &me, &caller.owner, op, Some(&target))?;

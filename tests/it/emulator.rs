@@ -177,6 +177,41 @@ fn is_iso(s: &str) -> bool {
 // ---------------------------------------------------------------- behaviour, no socket
 
 #[test]
+fn list_access_keys_pages_with_max_items_and_marker() {
+    let e = emu(&[]);
+    let r = call(&e, &[("Action", "CreateUser"), ("UserName", "Pager")]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let first = create_key(&e, "Pager").access_key_id;
+    let second = create_key(&e, "Pager").access_key_id;
+    let page = |marker: Option<&str>| {
+        let mut p = vec![
+            ("Action", "ListAccessKeys"),
+            ("UserName", "Pager"),
+            ("MaxItems", "1"),
+        ];
+        if let Some(m) = marker {
+            p.push(("Marker", m));
+        }
+        let r = call(&e, &p);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let d = decode_response(Model::embedded(), "ListAccessKeys", &r.body);
+        assert!(d.problems.is_empty(), "{:?}", d.problems);
+        r
+    };
+    let p1 = page(None);
+    assert_eq!(all_between(&p1, "AccessKeyId"), vec![first.clone()]);
+    assert_eq!(between(&p1, "IsTruncated").as_deref(), Some("true"));
+    let marker = between(&p1, "Marker").expect("a truncated page carries a Marker");
+    let p2 = page(Some(&marker));
+    assert_eq!(all_between(&p2, "AccessKeyId"), vec![second.clone()]);
+    assert_eq!(between(&p2, "IsTruncated").as_deref(), Some("false"));
+    assert_eq!(between(&p2, "Marker"), None);
+    // Unpaged, both keys and no Marker; an unknown marker gives an empty page.
+    assert_eq!(key_ids(&e, "Pager"), vec![first, second]);
+    assert!(all_between(&page(Some("AKIANOTAKEYOFTHISUSR")), "AccessKeyId").is_empty());
+}
+
+#[test]
 fn access_key_lifecycle() {
     let e = emu(&[]);
     let r = call(&e, &[("Action", "CreateUser"), ("UserName", "Alice")]);
