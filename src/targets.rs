@@ -282,6 +282,7 @@ pub async fn start(
     let probe_url = format!("http://127.0.0.1:{port}{}", profile.ready_path);
     let http = reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(2))
         .build()
         .map_err(|e| err(e.to_string()))?;

@@ -90,7 +90,14 @@ pub enum TransportError {
     Sign(#[from] super::SignError),
     #[error("no credentials to sign with")]
     NoCredentials,
+    #[error("the response from {url} is larger than {limit} bytes; the rest was not read")]
+    TooLarge { url: String, limit: usize },
 }
+
+/// The most of a response body the client reads. IAM answers are kilobytes (a full ListUsers
+/// page a few hundred); a hostile or broken endpoint streaming without end must not exhaust the
+/// harness's memory.
+pub const MAX_RESPONSE_BYTES: usize = 8 << 20;
 
 /// A client for one endpoint.
 #[derive(Debug, Clone)]
@@ -119,6 +126,9 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .pool_max_idle_per_host(64)
             .no_proxy()
+            // A redirect is an answer to judge, never an instruction: following one could send
+            // signed traffic to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| TransportError::Other {
                 url: endpoint.into(),
@@ -239,7 +249,24 @@ impl Client {
                 )
             })
             .collect();
-        let body = resp.bytes().await.map_err(|e| classify(&url, e))?.to_vec();
+        let too_large = || TransportError::TooLarge {
+            url: url.clone(),
+            limit: MAX_RESPONSE_BYTES,
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut resp = resp;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&url, e))? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(RawResponse {
             status,
             headers,

@@ -10,5 +10,5 @@ pub use credentials::{
     CredentialError, Credentials, EXAMPLE_ACCESS_KEY_ID, EXAMPLE_SECRET_ACCESS_KEY,
 };
 #[cfg(feature = "net")]
-pub use http::{Client, RawRequest, RawResponse, Signing, TransportError};
+pub use http::{Client, MAX_RESPONSE_BYTES, RawRequest, RawResponse, Signing, TransportError};
 pub use sign::{Scope, SignError, sign_headers};

@@ -2,6 +2,7 @@
 //! is a module here.
 
 mod cli;
+mod client;
 mod contract;
 mod emulator;
 mod fuzz_replay;
