@@ -92,9 +92,18 @@ impl TargetProfile {
         };
         let path = dir.join("target.toml");
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| TargetError::Read {
-            path: p.clone(),
-            reason: e.to_string(),
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            let mut reason = e.to_string();
+            if e.kind() == std::io::ErrorKind::NotFound {
+                let known = available(root);
+                if !known.is_empty() {
+                    reason.push_str(&format!("; known targets: {}", known.join(", ")));
+                }
+            }
+            TargetError::Read {
+                path: p.clone(),
+                reason,
+            }
         })?;
         let profile: TargetProfile = toml::from_str(&text).map_err(|e| TargetError::Parse {
             path: p,
@@ -111,6 +120,19 @@ impl TargetProfile {
     pub fn verifies_signatures(&self) -> bool {
         self.auth == "sigv4"
     }
+}
+
+/// The names of the target profiles under `root/targets/`, sorted.
+pub fn available(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("targets"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("target.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// A service the harness started. Stopped (its whole process group) on `stop` or drop.

@@ -686,3 +686,19 @@ fn end_to_end_against_the_emulator() {
     assert!(r.stderr.contains("(SignatureDoesNotMatch)"), "{}", r.stderr);
     rt.block_on(running.shutdown());
 }
+
+#[test]
+fn an_unknown_target_is_a_usage_error_that_lists_the_known_ones() {
+    let out = Command::new(env!("CARGO_BIN_EXE_iam-contract"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check", "--target", "no-such-service"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no-such-service"), "{stderr}");
+    assert!(
+        stderr.contains("known targets: ") && stderr.contains("moto, moto-auth"),
+        "{stderr}"
+    );
+}
