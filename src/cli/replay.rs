@@ -1,10 +1,15 @@
 //! `iam-contract replay`: send one recorded request again, re-signed now, and print what comes
-//! back. Every finding of `check` prints the replay command for its request.
+//! back; or run a recorded lifecycle sequence again. Every finding of `check` prints the replay
+//! command for its request (or, for a lifecycle finding, its sequence).
 //!
 //! The request is given as its exact wire text (`--wire`, percent-encoded as it was sent), so
 //! that bytes which are not valid UTF-8 replay exactly. `--with-user NAME` creates that user
 //! first (findings on users the run created need it, since the run deleted them) and deletes it,
 //! with any key the replay created, afterwards. Secrets in the response are redacted.
+//!
+//! A lifecycle finding's users and keys exist only within its sequence, so `--sequence STEPS
+//! --rule ID` runs the whole sequence again on fresh users (the runner's own sequence executor,
+//! judged by that rule alone), prints every step, and cleans up from a ledger as `check` does.
 
 use super::check::exit;
 use super::endpoint::{self, Selection};
@@ -42,11 +47,19 @@ pub struct Args {
     #[arg(long, value_name = "DETAIL")]
     pub signing_detail: Option<String>,
     /// The form body (or, for GET, the query string) exactly as sent, percent-encoded.
-    #[arg(long, value_name = "FORM")]
-    pub wire: String,
+    #[arg(long, value_name = "FORM", required_unless_present = "sequence")]
+    pub wire: Option<String>,
     /// Create this user before sending, and delete it (and its keys) after.
     #[arg(long, value_name = "NAME")]
     pub with_user: Option<String>,
+    /// Run a lifecycle sequence again instead of one request (`CreateUser(0) CreateKey(0)
+    /// UpdateKey(0,Inactive) AuthWith(0)`, as a lifecycle finding prints it). Exits 1 when the
+    /// rule still fails, 0 when it holds.
+    #[arg(long, value_name = "STEPS", requires = "rule", conflicts_with_all = ["wire", "with_user"])]
+    pub sequence: Option<String>,
+    /// The lifecycle rule that judges --sequence (the others are not judged).
+    #[arg(long, value_name = "ID", requires = "sequence")]
+    pub rule: Option<String>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -73,6 +86,11 @@ async fn run_async(args: Args) -> u8 {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
+    if let (Some(seq), Some(rule)) = (&args.sequence, &args.rule) {
+        let base = selection.replay_base(&endpoint);
+        return replay_sequence(&client, &opened.name, &base, seq, rule).await;
+    }
+    let wire = args.wire.clone().unwrap_or_default();
     let detail = args.signing_detail.as_deref().unwrap_or("");
     let signing = match args.signing.as_str() {
         "sigv4" => Signing::Normal,
@@ -128,7 +146,7 @@ async fn run_async(args: Args) -> u8 {
     let raw = match args.method.as_str() {
         "GET" | "HEAD" => RawRequest {
             method: args.method.clone(),
-            path_and_query: format!("/?{}", args.wire),
+            path_and_query: format!("/?{wire}"),
             headers: vec![],
             body: vec![],
         },
@@ -139,10 +157,10 @@ async fn run_async(args: Args) -> u8 {
                 "content-type".into(),
                 "application/x-www-form-urlencoded; charset=utf-8".into(),
             )],
-            body: args.wire.clone().into_bytes(),
+            body: wire.clone().into_bytes(),
         },
     };
-    let action = decode_form(args.wire.as_bytes())
+    let action = decode_form(wire.as_bytes())
         .ok()
         .and_then(|p| p.into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v))
         .unwrap_or_default();
@@ -151,7 +169,7 @@ async fn run_async(args: Args) -> u8 {
         raw.method, endpoint, args.signing, raw.path_and_query
     );
     if !raw.body.is_empty() {
-        println!("> {}", args.wire);
+        println!("> {wire}");
     }
     let result = client.send(&raw, &signing).await;
     let code = match &result {
@@ -183,7 +201,7 @@ async fn run_async(args: Args) -> u8 {
                 for (rule, reason) in crate::contract::judge::output_failures(model, &j) {
                     println!("! {rule}: {reason}");
                 }
-                let sent = decode_form(args.wire.as_bytes())
+                let sent = decode_form(wire.as_bytes())
                     .ok()
                     .and_then(|p| p.into_iter().find(|(k, _)| k == "UserName").map(|(_, v)| v));
                 let got = j.str_at("/AccessKey/UserName").unwrap_or_default();
@@ -257,4 +275,84 @@ async fn run_async(args: Args) -> u8 {
         );
     }
     code
+}
+
+/// Runs a lifecycle sequence again, judged by `rule` alone; prints its steps and the verdict.
+async fn replay_sequence(client: &Client, name: &str, base: &str, seq: &str, rule: &str) -> u8 {
+    use crate::contract::{CheckConfig, CheckError, SequenceReplay, Status, lifecycle, run_check};
+    let steps = match lifecycle::parse_sequence(seq) {
+        Ok(s) => s,
+        Err(e) => return usage(format!("--sequence {e}")),
+    };
+    let Some(rule) = lifecycle::RULES.iter().find(|r| **r == rule) else {
+        return usage(format!(
+            "--rule {rule:?} is not a lifecycle rule (one of {})",
+            lifecycle::RULES.join(", ")
+        ));
+    };
+    let config = CheckConfig {
+        target_name: name.to_owned(),
+        only: vec![(*rule).to_owned()],
+        ledger: super::check::default_ledger(),
+        replay_base: Some(base.to_owned()),
+        replay_sequence: Some(SequenceReplay {
+            rule: (*rule).to_owned(),
+            steps: steps.clone(),
+        }),
+        ..CheckConfig::default()
+    };
+    println!(
+        "> {} step(s) against {}, judged by {rule}",
+        steps.len(),
+        client.endpoint()
+    );
+    let outcome = match run_check(client, Model::embedded(), &config).await {
+        Ok(o) => o,
+        Err(CheckError::Unreachable(e)) => {
+            eprintln!("error: {e}");
+            return exit::UNREACHABLE;
+        }
+        Err(e) => return usage(e),
+    };
+    if !outcome.cleanup_left.is_empty() {
+        eprintln!(
+            "warning: cleanup left {} thing(s); finish with 'iam-contract cleanup --ledger {}'",
+            outcome.cleanup_left.len(),
+            config.ledger.display()
+        );
+    }
+    let Some(result) = outcome.report.rules.iter().find(|r| r.id == *rule) else {
+        return usage(format!("{rule} was not run"));
+    };
+    match result.status {
+        Status::Fail => {
+            let f = &result.findings[0];
+            for step in &f.case.steps {
+                println!("  {step}");
+            }
+            println!("FAIL {rule}: expected {}", f.expected);
+            println!(
+                "  observed: HTTP {}{}",
+                f.observed.status,
+                f.observed
+                    .code
+                    .as_deref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default()
+            );
+            println!("  body: {}", f.observed.excerpt);
+            exit::DEVIATIONS
+        }
+        Status::Skip => {
+            println!(
+                "SKIP {rule}: {}",
+                result.skip_reason.as_deref().unwrap_or("not judged")
+            );
+            exit::CONFORMS
+        }
+        _ => {
+            println!("PASS {rule}: the sequence no longer breaks it");
+            exit::CONFORMS
+        }
+    }
 }

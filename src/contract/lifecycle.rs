@@ -49,6 +49,105 @@ pub enum Step {
     AuthWith(usize),
 }
 
+/// The text form a replay command carries: `CreateUser(0)`, `UpdateKey(1,Inactive)`, ...
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::CreateUser(u) => write!(f, "CreateUser({u})"),
+            Step::CreateUserOtherCase(u) => write!(f, "CreateUserOtherCase({u})"),
+            Step::CreateKey(u) => write!(f, "CreateKey({u})"),
+            Step::CreateKeyImplicit(k) => write!(f, "CreateKeyImplicit({k})"),
+            Step::ListKeys(u) => write!(f, "ListKeys({u})"),
+            Step::UpdateKey(k, active) => write!(
+                f,
+                "UpdateKey({k},{})",
+                if *active { "Active" } else { "Inactive" }
+            ),
+            Step::DeleteKey(k) => write!(f, "DeleteKey({k})"),
+            Step::DeleteUser(u) => write!(f, "DeleteUser({u})"),
+            Step::AuthWith(k) => write!(f, "AuthWith({k})"),
+        }
+    }
+}
+
+impl std::str::FromStr for Step {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Step, String> {
+        const FORMS: &str = "CreateUser(U), CreateUserOtherCase(U), CreateKey(U), \
+                             CreateKeyImplicit(K), ListKeys(U), UpdateKey(K,Active|Inactive), \
+                             DeleteKey(K), DeleteUser(U), AuthWith(K)";
+        let bad = |why: &str| format!("{text:?}: {why} (steps are {FORMS})");
+        let (name, rest) = text.split_once('(').ok_or_else(|| bad("no '('"))?;
+        let args: Vec<&str> = rest
+            .strip_suffix(')')
+            .ok_or_else(|| bad("no closing ')'"))?
+            .split(',')
+            .map(str::trim)
+            .collect();
+        let slot = |i: usize| -> Result<u8, String> {
+            args.get(i)
+                .and_then(|a| a.parse::<u8>().ok())
+                .ok_or_else(|| bad("expected a user slot number"))
+        };
+        let key = |i: usize| -> Result<usize, String> {
+            args.get(i)
+                .and_then(|a| a.parse::<usize>().ok())
+                .ok_or_else(|| bad("expected a key number"))
+        };
+        let arity = |n: usize| {
+            if args.len() == n {
+                Ok(())
+            } else {
+                Err(bad(&format!("expected {n} argument(s)")))
+            }
+        };
+        let step = match name {
+            "CreateUser" => Step::CreateUser(slot(0)?),
+            "CreateUserOtherCase" => Step::CreateUserOtherCase(slot(0)?),
+            "CreateKey" => Step::CreateKey(slot(0)?),
+            "CreateKeyImplicit" => Step::CreateKeyImplicit(key(0)?),
+            "ListKeys" => Step::ListKeys(slot(0)?),
+            "UpdateKey" => {
+                arity(2)?;
+                let active = match args[1] {
+                    "Active" => true,
+                    "Inactive" => false,
+                    _ => return Err(bad("expected Active or Inactive")),
+                };
+                return Ok(Step::UpdateKey(key(0)?, active));
+            }
+            "DeleteKey" => Step::DeleteKey(key(0)?),
+            "DeleteUser" => Step::DeleteUser(slot(0)?),
+            "AuthWith" => Step::AuthWith(key(0)?),
+            _ => return Err(bad("unknown step")),
+        };
+        arity(1)?;
+        Ok(step)
+    }
+}
+
+/// A sequence as one line of text: its steps, space-separated.
+pub fn format_sequence(steps: &[Step]) -> String {
+    steps
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The inverse of [`format_sequence`].
+pub fn parse_sequence(text: &str) -> Result<Vec<Step>, String> {
+    let steps: Vec<Step> = text
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    if steps.is_empty() {
+        return Err("the sequence has no steps".into());
+    }
+    Ok(steps)
+}
+
 /// The abstract state generation works on.
 #[derive(Debug, Clone, Default)]
 pub struct GenState {
@@ -725,9 +824,13 @@ impl Executor {
                             RuleId::LIFE_KEY_AUTH,
                             status == 403 && !denied,
                             &format!(
-                                "403 InvalidClientTokenId for a request signed with a {} key \
+                                "403 InvalidClientTokenId for a request signed with {} key \
                                  (AccessDenied would mean the key still authenticates)",
-                                if key.deleted { "deleted" } else { "Inactive" }
+                                if key.deleted {
+                                    "a deleted"
+                                } else {
+                                    "an Inactive"
+                                }
                             ),
                         ));
                     }
@@ -808,6 +911,30 @@ mod tests {
         v.iter()
             .find(|(r, _)| *r == rule)
             .map(|(_, res)| res.is_ok())
+    }
+
+    proptest! {
+        #[test]
+        fn sequences_round_trip_through_their_text(steps in sequences(true)) {
+            let text = format_sequence(&steps);
+            prop_assert_eq!(parse_sequence(&text).expect("parses"), steps);
+        }
+    }
+
+    #[test]
+    fn bad_sequences_say_what_is_wrong() {
+        for (text, needle) in [
+            ("", "no steps"),
+            ("CreateUser(0) Frob(1)", "unknown step"),
+            ("UpdateKey(0,Maybe)", "Active or Inactive"),
+            ("CreateUser(300)", "user slot"),
+            ("CreateUser(1,2)", "1 argument"),
+            ("CreateUser 0", "no '('"),
+            ("DeleteKey(0", "closing"),
+        ] {
+            let err = parse_sequence(text).expect_err(text);
+            assert!(err.contains(needle), "{text}: {err}");
+        }
     }
 
     #[test]

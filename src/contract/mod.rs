@@ -25,7 +25,7 @@ pub use catalogue::{RuleId, catalogue};
 #[cfg(feature = "net")]
 pub use ledger::{Ledger, LedgerEntry, cleanup_ledger};
 #[cfg(feature = "net")]
-pub use run::{Capabilities, CheckConfig, CheckError, CheckOutcome, run_check};
+pub use run::{Capabilities, CheckConfig, CheckError, CheckOutcome, SequenceReplay, run_check};
 
 use serde::{Deserialize, Serialize};
 
@@ -207,6 +207,10 @@ pub struct CaseRecord {
     /// Earlier steps this case depends on (for stateful findings), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<String>,
+    /// For a lifecycle finding: the abstract sequence that broke the rule, as `replay
+    /// --sequence` takes it (`CreateUser(0) CreateKey(0) ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<String>,
 }
 
 /// What came back.

@@ -63,6 +63,16 @@ pub struct CheckConfig {
     /// The prefix of every name the run creates. `None` (the default) draws a fresh
     /// `icx` + 8 hex digits, so that runs never collide; tests that snapshot a report fix it.
     pub run_prefix: Option<String>,
+    /// Replay one lifecycle sequence instead of running the catalogue: after the capability
+    /// probe only this sequence runs, judged by this rule alone.
+    pub replay_sequence: Option<SequenceReplay>,
+}
+
+/// A lifecycle sequence to replay, and the rule that judges it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceReplay {
+    pub rule: String,
+    pub steps: Vec<lifecycle::Step>,
 }
 
 impl Default for CheckConfig {
@@ -81,6 +91,7 @@ impl Default for CheckConfig {
             replay_base: None,
             progress: None,
             run_prefix: None,
+            replay_sequence: None,
         }
     }
 }
@@ -406,7 +417,7 @@ impl<'a> Ctx<'a> {
             case: ex.case.clone(),
             observed: ex.observed(),
             expected: expected.into(),
-            replay: self.replay_command(&ex.case),
+            replay: self.replay_command(rule, &ex.case),
         };
         let mut acc = self.acc.lock().unwrap_or_else(|p| p.into_inner());
         let a = acc.entry(rule.to_owned()).or_default();
@@ -431,10 +442,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn replay_command(&self, case: &CaseRecord) -> String {
+    fn replay_command(&self, rule: &str, case: &CaseRecord) -> String {
         let base = self.config.replay_base.clone().unwrap_or_else(|| {
             format!("iam-contract replay --endpoint {}", self.client.endpoint())
         });
+        if let Some(seq) = &case.sequence {
+            // Users and keys of a sequence exist only within it: replay the whole sequence.
+            return format!("{base} --rule {rule} --sequence '{seq}'");
+        }
         let mut cmd = format!(
             "{base} --method {} --signing {} --wire '{}'",
             case.method,
@@ -500,6 +515,7 @@ impl<'a> Ctx<'a> {
             signing: signing_label(&req.signing),
             wire,
             steps: Vec::new(),
+            sequence: None,
         };
         let mut attempt = 0;
         let result = loop {
@@ -857,6 +873,10 @@ impl<'a> Ctx<'a> {
 
     async fn run_all(&self) -> Result<(), CheckError> {
         self.probe().await?;
+        if self.config.replay_sequence.is_some() {
+            self.lifecycle().await;
+            return Ok(());
+        }
         // The classes are independent (each works on users of its own), so they run at once.
         futures::join!(
             self.input_validation(),
@@ -1703,6 +1723,17 @@ impl<'a> Ctx<'a> {
                 "the target does not verify signatures, so the signing user is not known to it",
             );
         }
+        if let Some(replay) = &self.config.replay_sequence {
+            let ignore: HashSet<&'static str> = rules
+                .iter()
+                .copied()
+                .filter(|r| *r != replay.rule)
+                .collect();
+            if let Some(f) = self.run_sequence(&replay.steps, &ignore).await {
+                self.fail_sequence(f);
+            }
+            return;
+        }
         let strategy = lifecycle::sequences(auth);
         let mut runner = test_runner(self.config.seed ^ 0x5eed);
         let mut failed: HashSet<&'static str> = HashSet::new();
@@ -1714,10 +1745,8 @@ impl<'a> Ctx<'a> {
             let Some(f) = self.run_sequence(&scripted, &failed).await else {
                 break;
             };
-            let mut ex = f.exchange;
-            ex.case.steps = f.steps;
-            self.fail(f.rule, &ex, f.expected);
             failed.insert(f.rule);
+            self.fail_sequence(f);
         }
         // Independent sequences run concurrently; the first failing sequence of each rule is
         // then shrunk on its own, re-run against the endpoint at every step.
@@ -1768,11 +1797,17 @@ impl<'a> Ctx<'a> {
                     }
                 }
             }
-            let mut ex = failure.exchange;
-            ex.case.steps = failure.steps;
-            self.fail(rule, &ex, failure.expected);
+            self.fail_sequence(failure);
             failed.insert(rule);
         }
+    }
+
+    /// Records a sequence's failure, with its steps and the sequence a replay needs.
+    fn fail_sequence(&self, f: SeqFailure) {
+        let mut ex = f.exchange;
+        ex.case.steps = f.steps;
+        ex.case.sequence = Some(lifecycle::format_sequence(&f.sequence));
+        self.fail(f.rule, &ex, f.expected);
     }
 
     /// Runs one sequence on fresh users; returns the first invariant it breaks (rules in
@@ -1836,6 +1871,7 @@ impl<'a> Ctx<'a> {
                             rule,
                             expected,
                             steps: exec.history(),
+                            sequence: steps.to_vec(),
                             exchange: ex.clone(),
                         });
                     }
@@ -1863,6 +1899,8 @@ struct SeqFailure {
     rule: &'static str,
     expected: String,
     steps: Vec<String>,
+    /// The whole abstract sequence that was run.
+    sequence: Vec<lifecycle::Step>,
     exchange: Exchange,
 }
 

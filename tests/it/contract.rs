@@ -534,3 +534,110 @@ fn a_failing_setup_stops_the_service_and_says_why_without_its_stdout() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs a replay command a finding printed, with this build's binary for `iam-contract`.
+fn run_replay_command(cmd: &str) -> std::process::Output {
+    let bin = env!("CARGO_BIN_EXE_iam-contract");
+    let cmd = cmd.replacen("iam-contract", bin, 1);
+    std::process::Command::new("bash")
+        .args(["-c", &cmd])
+        .output()
+        .expect("bash runs")
+}
+
+#[test]
+fn a_lifecycle_finding_replays_as_its_whole_sequence() {
+    let dir = std::env::temp_dir().join(format!("iam-contract-seq-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("report.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_iam-contract"))
+        .args([
+            "check",
+            "--fault",
+            "inactive-keys-authenticate",
+            "--only",
+            "lifecycle.key-status-governs-auth",
+            "--quiet",
+            "--report",
+        ])
+        .arg(format!("json={}", json.display()))
+        .output()
+        .expect("check runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let finding = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "lifecycle.key-status-governs-auth")
+        .and_then(|r| r["findings"].get(0))
+        .expect("a finding")
+        .clone();
+    let replay = finding["replay"].as_str().unwrap().to_owned();
+    let sequence = finding["case"]["sequence"].as_str().expect("a sequence");
+    assert!(
+        replay.contains("--fault inactive-keys-authenticate")
+            && replay.contains("--rule lifecycle.key-status-governs-auth")
+            && replay.contains(&format!("--sequence '{sequence}'")),
+        "{replay}"
+    );
+    // Against the same fault the sequence breaks the rule again: exit 1, every step printed.
+    let again = run_replay_command(&replay);
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        stdout.contains("FAIL lifecycle.key-status-governs-auth"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("UpdateAccessKey"), "{stdout}");
+    // Without it the same sequence holds: exit 0.
+    let fixed = run_replay_command(&replay.replace(" --fault inactive-keys-authenticate", ""));
+    let stdout = String::from_utf8_lossy(&fixed.stdout);
+    assert_eq!(fixed.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("PASS lifecycle.key-status-governs-auth"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_sequence_or_rule_is_a_usage_error() {
+    for args in [
+        vec![
+            "--rule",
+            "lifecycle.quota-counts-inactive",
+            "--sequence",
+            "CreateUser(0) Nope(1)",
+        ],
+        vec![
+            "--rule",
+            "input.user-name.pattern",
+            "--sequence",
+            "CreateUser(0)",
+        ],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_iam-contract"))
+            .arg("replay")
+            .args(&args)
+            .output()
+            .expect("replay runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("unknown step") || stderr.contains("not a lifecycle rule"),
+            "{stderr}"
+        );
+    }
+}

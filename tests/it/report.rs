@@ -53,6 +53,7 @@ fn finding(user: &str, status: u16, code: Option<&str>) -> Finding {
             signing: "sigv4".into(),
             wire: "Action=CreateAccessKey&Version=2010-05-08&UserName=a%00b".into(),
             steps: Vec::new(),
+            sequence: None,
         },
         observed: Observed {
             status,
