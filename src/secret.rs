@@ -78,6 +78,79 @@ impl serde::Serialize for Secret {
     }
 }
 
+/// Characters a credential is made of (base64, and the `-_.` some services add).
+fn credential_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_' | b'.')
+}
+
+/// The maximal runs of 8 or more credential characters in `text`, as byte ranges.
+fn credential_runs(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let b = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            while i < b.len() && !credential_char(b[i]) {
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && credential_char(b[i]) {
+                i += 1;
+            }
+            if i - start >= 8 {
+                return Some(start..i);
+            }
+        }
+        None
+    })
+}
+
+/// What sits where a `SecretAccessKey` element's content would be in a body that may be
+/// mangled: the runs of 8 or more credential characters after each `<SecretAccessKey>`, up to
+/// the next `</SecretAccessKey` (or 256 bytes). A body whose secret element cannot be read
+/// yields no secret to scrub, yet a parser may still quote that text (as the end tag it
+/// expected, say); [`redact_runs`] removes it from whatever quotes it.
+pub fn secret_like_runs(body: &str) -> Vec<String> {
+    const OPEN: &str = "<SecretAccessKey>";
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(i) = rest.find(OPEN) {
+        rest = &rest[i + OPEN.len()..];
+        let mut end = rest
+            .find("</SecretAccessKey")
+            .unwrap_or(rest.len())
+            .min(256);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let region = &rest[..end];
+        out.extend(credential_runs(region).map(|r| region[r].to_owned()));
+    }
+    out
+}
+
+/// `text` with every run of credential characters that overlaps one of `runs` (either holds
+/// the other) replaced by [`REDACTED`], so a quoted piece of a secret goes too.
+pub fn redact_runs(text: &str, runs: &[String]) -> String {
+    if runs.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for r in credential_runs(text) {
+        let piece = &text[r.clone()];
+        if runs
+            .iter()
+            .any(|s| s.contains(piece) || piece.contains(s.as_str()))
+        {
+            out.push_str(&text[done..r.start]);
+            out.push_str(REDACTED);
+            done = r.end;
+        }
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
 /// Replaces every occurrence of any of `secrets` (in any leak form) in `text` with [`REDACTED`].
 pub fn scrub(text: &str, secrets: &[Secret]) -> String {
     let mut out = text.to_owned();
@@ -211,6 +284,29 @@ mod tests {
         assert_eq!(sc.scrub("abcdefgabcdefgh"), "abcdefg<redacted>");
         // Adjacent secrets are each redacted.
         assert_eq!(sc.scrub("abcdefghabcdefgh"), "<redacted><redacted>");
+    }
+
+    #[test]
+    fn secret_like_text_in_a_mangled_element_is_redacted_wherever_quoted() {
+        let body = "<Status>Active</Status><SecretAccessKey><wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY\
+                    </SecretAccessKey><CreateDate>";
+        let runs = secret_like_runs(body);
+        assert_eq!(runs, ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"]);
+        let reason =
+            "expected `</wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY`, but `</AccessKey>` was found";
+        assert_eq!(
+            redact_runs(reason, &runs),
+            "expected `<<redacted>`, but `</AccessKey>` was found"
+        );
+        // A quoted piece of it goes too; unrelated words stay.
+        assert_eq!(
+            redact_runs("name `wJalrXUtnFEMI` and `CreateAccessKeyResponse`", &runs),
+            "name `<redacted>` and `CreateAccessKeyResponse`"
+        );
+        // An element cut off before its end tag: the region stops after 256 bytes.
+        let cut = format!("<SecretAccessKey>abcdefgh12345678{}", "x".repeat(400));
+        assert_eq!(secret_like_runs(&cut)[0].len(), 256);
+        assert!(secret_like_runs("<Status>Active</Status>").is_empty());
     }
 
     #[test]

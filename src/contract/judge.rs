@@ -83,10 +83,16 @@ pub fn judge_scanned(
     // A secret cut in half by the excerpt boundary would escape the scrub, so every
     // SecretAccessKey element's content is redacted wholesale first; then known secrets
     // anywhere else (a service that echoes one in a message, say).
-    let mut excerpt = own.scrub(
-        &known.scrub(&redact_secret_elements(&String::from_utf8_lossy(
-            excerpt_bytes,
-        ))),
+    // And text a mangled secret element leaves behind (a '<' inside it, say), wherever it
+    // stands in the excerpt.
+    let runs = crate::secret::secret_like_runs(&String::from_utf8_lossy(body));
+    let mut excerpt = crate::secret::redact_runs(
+        &own.scrub(
+            &known.scrub(&redact_secret_elements(&String::from_utf8_lossy(
+                excerpt_bytes,
+            ))),
+        ),
+        &runs,
     );
     if body.len() > EXCERPT_BYTES {
         excerpt.push('…');
@@ -94,7 +100,9 @@ pub fn judge_scanned(
     let (code, message) = match &decoded.outcome {
         Outcome::Error(e) => (
             e.code.clone(),
-            e.message.clone().map(|m| own.scrub(&known.scrub(&m))),
+            e.message
+                .clone()
+                .map(|m| crate::secret::redact_runs(&own.scrub(&known.scrub(&m)), &runs)),
         ),
         _ => (None, None),
     };

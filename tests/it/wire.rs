@@ -343,3 +343,35 @@ fn secrets_stay_out_of_debug_but_are_revealed_on_request() {
     assert_eq!(d.secrets[0].0, "/AccessKey/SecretAccessKey");
     assert!(d.revealed_value().unwrap().to_string().contains(SECRET));
 }
+
+/// Found by `response_decoding_never_panics_on_mangled_bodies`: a '<' at the start of the
+/// secret turns it into the name of an element whose end tag the parser then quotes. Neither the
+/// decoded problems nor a finding's excerpt may carry it.
+#[test]
+fn a_secret_turned_into_markup_is_quoted_nowhere() {
+    let body = success(true, true, "").replace(
+        &format!("<SecretAccessKey>{SECRET}"),
+        &format!("<SecretAccessKey><{SECRET}"),
+    );
+    let d = decode(&body);
+    assert!(
+        d.problems
+            .iter()
+            .any(|p| matches!(p, WireProblem::IllFormed { .. })),
+        "{:?}",
+        d.problems
+    );
+    assert!(!format!("{d:?}").contains("wJalrXUtnFEMI"), "{d:?}");
+    let j =
+        iam_contract::contract::judge::judge(model(), "CreateAccessKey", 200, body.as_bytes(), &[]);
+    assert!(
+        !j.observed.excerpt.contains("wJalrXUtnFEMI"),
+        "{}",
+        j.observed.excerpt
+    );
+    assert!(
+        j.observed.excerpt.contains("<redacted>"),
+        "{}",
+        j.observed.excerpt
+    );
+}
