@@ -185,23 +185,9 @@ async fn run_async(args: Args) -> u8 {
             }
         })
     };
-    let outcome = tokio::select! {
-        r = crate::contract::run_check(&client, model, &config) => r,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("interrupted: deleting what the run created ...");
-            let entries = crate::contract::Ledger::read(&ledger).unwrap_or_default();
-            let done = cleanup_ledger(&client, model, &entries).await;
-            if done.left.is_empty() {
-                let _ = std::fs::remove_file(&ledger);
-                eprintln!("cleaned up {} user(s) and {} key(s)", done.users_deleted, done.keys_deleted);
-            } else {
-                eprintln!(
-                    "could not delete everything; finish with `iam-contract cleanup --ledger {} --endpoint {endpoint}`",
-                    ledger.display()
-                );
-            }
-            return exit::INTERRUPTED;
-        }
+    let outcome = match run_interruptible(&client, model, &config).await {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     ticker.abort();
     progress.finish_and_clear();
@@ -302,6 +288,35 @@ fn summary_only(report: &Report) -> String {
         s.skipped
     ));
     out
+}
+
+/// Runs `run_check`; on Ctrl-C deletes what the run created (from its ledger) and returns
+/// `Err(exit::INTERRUPTED)`.
+pub(crate) async fn run_interruptible(
+    client: &Client,
+    model: &Model,
+    config: &CheckConfig,
+) -> Result<Result<CheckOutcome, CheckError>, u8> {
+    tokio::select! {
+        r = crate::contract::run_check(client, model, config) => Ok(r),
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: deleting what the run created ...");
+            let ledger = &config.ledger;
+            let entries = crate::contract::Ledger::read(ledger).unwrap_or_default();
+            let done = cleanup_ledger(client, model, &entries).await;
+            if done.left.is_empty() {
+                let _ = std::fs::remove_file(ledger);
+                eprintln!("cleaned up {} user(s) and {} key(s)", done.users_deleted, done.keys_deleted);
+            } else {
+                eprintln!(
+                    "could not delete everything; finish with `iam-contract cleanup --ledger {} --endpoint {}`",
+                    ledger.display(),
+                    client.endpoint()
+                );
+            }
+            Err(exit::INTERRUPTED)
+        }
+    }
 }
 
 /// Where a run writes its ledger when `--ledger` is not given: one file per process in the

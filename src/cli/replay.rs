@@ -279,7 +279,7 @@ async fn run_async(args: Args) -> u8 {
 
 /// Runs a lifecycle sequence again, judged by `rule` alone; prints its steps and the verdict.
 async fn replay_sequence(client: &Client, name: &str, base: &str, seq: &str, rule: &str) -> u8 {
-    use crate::contract::{CheckConfig, CheckError, SequenceReplay, Status, lifecycle, run_check};
+    use crate::contract::{CheckConfig, CheckError, SequenceReplay, Status, lifecycle};
     let steps = match lifecycle::parse_sequence(seq) {
         Ok(s) => s,
         Err(e) => return usage(format!("--sequence {e}")),
@@ -306,13 +306,14 @@ async fn replay_sequence(client: &Client, name: &str, base: &str, seq: &str, rul
         steps.len(),
         client.endpoint()
     );
-    let outcome = match run_check(client, Model::embedded(), &config).await {
-        Ok(o) => o,
-        Err(CheckError::Unreachable(e)) => {
+    let outcome = match super::check::run_interruptible(client, Model::embedded(), &config).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(CheckError::Unreachable(e))) => {
             eprintln!("error: {e}");
             return exit::UNREACHABLE;
         }
-        Err(e) => return usage(e),
+        Ok(Err(e)) => return usage(e),
+        Err(code) => return code,
     };
     if !outcome.cleanup_left.is_empty() {
         eprintln!(
@@ -324,14 +325,17 @@ async fn replay_sequence(client: &Client, name: &str, base: &str, seq: &str, rul
     let Some(result) = outcome.report.rules.iter().find(|r| r.id == *rule) else {
         return usage(format!("{rule} was not run"));
     };
-    match result.status {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let code = match result.status {
         Status::Fail => {
             let f = &result.findings[0];
             for step in &f.case.steps {
-                println!("  {step}");
+                let _ = writeln!(text, "  {step}");
             }
-            println!("FAIL {rule}: expected {}", f.expected);
-            println!(
+            let _ = writeln!(text, "FAIL {rule}: expected {}", f.expected);
+            let _ = writeln!(
+                text,
                 "  observed: HTTP {}{}",
                 f.observed.status,
                 f.observed
@@ -340,19 +344,27 @@ async fn replay_sequence(client: &Client, name: &str, base: &str, seq: &str, rul
                     .map(|c| format!(" {c}"))
                     .unwrap_or_default()
             );
-            println!("  body: {}", f.observed.excerpt);
+            let _ = writeln!(text, "  body: {}", f.observed.excerpt);
             exit::DEVIATIONS
         }
         Status::Skip => {
-            println!(
+            let _ = writeln!(
+                text,
                 "SKIP {rule}: {}",
                 result.skip_reason.as_deref().unwrap_or("not judged")
             );
             exit::CONFORMS
         }
         _ => {
-            println!("PASS {rule}: the sequence no longer breaks it");
+            let _ = writeln!(text, "PASS {rule}: the sequence no longer breaks it");
             exit::CONFORMS
         }
+    };
+    // Every secret the sequence received is known to the tripwire, as in `check`.
+    if let Err(e) = crate::report::Tripwire::new(outcome.secrets).check("replay output", &text) {
+        eprintln!("error: secret tripwire: {e}; the output was not printed");
+        return exit::UNREACHABLE;
     }
+    print!("{text}");
+    code
 }
