@@ -1820,7 +1820,7 @@ impl<'a> Ctx<'a> {
         let tag = self.name("seq");
         let mut exec = lifecycle::Executor::new(&tag, self.model.facts().key_quota());
         let mut failure = None;
-        for step in steps {
+        for (at, step) in steps.iter().enumerate() {
             let Some(planned) = exec.plan(step) else {
                 continue;
             };
@@ -1871,7 +1871,9 @@ impl<'a> Ctx<'a> {
                             rule,
                             expected,
                             steps: exec.history(),
-                            sequence: steps.to_vec(),
+                            // The steps after the failing one never run: a replay needs
+                            // only those up to it.
+                            sequence: steps[..=at].to_vec(),
                             exchange: ex.clone(),
                         });
                     }
@@ -1899,7 +1901,7 @@ struct SeqFailure {
     rule: &'static str,
     expected: String,
     steps: Vec<String>,
-    /// The whole abstract sequence that was run.
+    /// The abstract sequence that was run, up to the failing step.
     sequence: Vec<lifecycle::Step>,
     exchange: Exchange,
 }

@@ -581,6 +581,14 @@ fn a_lifecycle_finding_replays_as_its_whole_sequence() {
         .clone();
     let replay = finding["replay"].as_str().unwrap().to_owned();
     let sequence = finding["case"]["sequence"].as_str().expect("a sequence");
+    // It ends at the step that broke the rule: what came after never ran.
+    assert!(
+        sequence
+            .split_whitespace()
+            .last()
+            .is_some_and(|s| s.starts_with("AuthWith(")),
+        "{sequence}"
+    );
     assert!(
         replay.contains("--fault inactive-keys-authenticate")
             && replay.contains("--rule lifecycle.key-status-governs-auth")
