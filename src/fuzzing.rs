@@ -1605,7 +1605,14 @@ mod tests {
         };
         let body = format!("<Oops>{}</Oops>", secret.expose());
         let err = std::panic::catch_unwind(|| {
-            violation("r", "why", &req, 500, body.as_bytes(), &[secret.clone()])
+            violation(
+                "r",
+                "why",
+                &req,
+                500,
+                body.as_bytes(),
+                std::slice::from_ref(&secret),
+            )
         })
         .unwrap_err();
         let msg = err.downcast_ref::<String>().unwrap();

@@ -156,7 +156,7 @@ fn describe(value: &str) -> String {
     if value.chars().any(|c| c.is_whitespace()) {
         classes.push("space");
     }
-    if value.chars().any(|c| !c.is_ascii()) {
+    if !value.is_ascii() {
         classes.push("non-ASCII");
     }
     if n == 0 {
