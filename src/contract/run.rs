@@ -1745,6 +1745,7 @@ impl<'a> Ctx<'a> {
             let Some(f) = self.run_sequence(&scripted, &failed).await else {
                 break;
             };
+            let f = self.shrink_scripted(f, &failed).await;
             failed.insert(f.rule);
             self.fail_sequence(f);
         }
@@ -1800,6 +1801,30 @@ impl<'a> Ctx<'a> {
             self.fail_sequence(failure);
             failed.insert(rule);
         }
+    }
+
+    /// Shrinks a failure of the scripted sequence (which has no proptest value tree): drops one
+    /// step at a time, latest first, keeping each drop after which the same rule still breaks.
+    /// At most one rerun per step, each against the live endpoint.
+    async fn shrink_scripted(
+        &self,
+        mut f: SeqFailure,
+        ignore: &HashSet<&'static str>,
+    ) -> SeqFailure {
+        // The last step is the one that broke the rule: it stays.
+        let mut i = f.sequence.len().saturating_sub(1);
+        while i > 0 && self.budget_left() {
+            i -= 1;
+            let mut candidate = f.sequence.clone();
+            candidate.remove(i);
+            if let Some(g) = self.run_sequence(&candidate, ignore).await
+                && g.rule == f.rule
+            {
+                f = g;
+                i = i.min(f.sequence.len().saturating_sub(1));
+            }
+        }
+        f
     }
 
     /// Records a sequence's failure, with its steps and the sequence a replay needs.
