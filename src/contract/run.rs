@@ -1745,7 +1745,7 @@ impl<'a> Ctx<'a> {
             let Some(f) = self.run_sequence(&scripted, &failed).await else {
                 break;
             };
-            let f = self.shrink_scripted(f, &failed).await;
+            let f = self.drop_steps(f, &failed).await;
             failed.insert(f.rule);
             self.fail_sequence(f);
         }
@@ -1798,19 +1798,18 @@ impl<'a> Ctx<'a> {
                     }
                 }
             }
+            // proptest's shrinking stops at its budget; dropping single steps finishes the job.
+            let failure = self.drop_steps(failure, &failed).await;
             self.fail_sequence(failure);
             failed.insert(rule);
         }
     }
 
-    /// Shrinks a failure of the scripted sequence (which has no proptest value tree): drops one
-    /// step at a time, latest first, keeping each drop after which the same rule still breaks.
-    /// At most one rerun per step, each against the live endpoint.
-    async fn shrink_scripted(
-        &self,
-        mut f: SeqFailure,
-        ignore: &HashSet<&'static str>,
-    ) -> SeqFailure {
+    /// Shrinks a sequence's failure by dropping one step at a time, latest first, keeping each
+    /// drop after which the same rule still breaks: the scripted sequence has no proptest value
+    /// tree, and a random one's tree stops at its budget. At most one rerun per step, each
+    /// against the live endpoint.
+    async fn drop_steps(&self, mut f: SeqFailure, ignore: &HashSet<&'static str>) -> SeqFailure {
         // The last step is the one that broke the rule: it stays.
         let mut i = f.sequence.len().saturating_sub(1);
         while i > 0 && self.budget_left() {
