@@ -247,6 +247,9 @@ pub fn scripted(auth: bool) -> Vec<Step> {
         AuthWith(1),
         AuthWith(0),
         DeleteKey(0),
+        // At once again: a deleted key must stay deleted (404), before anything can remove
+        // its user.
+        DeleteKey(0),
         CreateKeyImplicit(1),
         ListKeys(0),
         DeleteUser(0),
