@@ -29,9 +29,6 @@ use std::time::{Duration, Instant};
 
 /// Findings kept per rule; the rest are counted in `cases` only.
 const MAX_FINDINGS_PER_RULE: usize = 5;
-/// Findings collected per rule before the report keeps the first few in a fixed order (cases
-/// finish concurrently, so arrival order is not stable from run to run).
-const FINDINGS_COLLECTED_PER_RULE: usize = 64;
 /// Retries of a throttled or transiently failed request.
 const MAX_RETRIES: u32 = 4;
 
@@ -161,7 +158,7 @@ pub async fn run_check(
         key_ids: Mutex::new(HashSet::new()),
         sent: AtomicUsize::new(0),
         retries: AtomicUsize::new(0),
-        counter: AtomicUsize::new(0),
+        counters: Mutex::new(BTreeMap::new()),
         caps: Mutex::new(Capabilities::default()),
     };
 
@@ -311,7 +308,9 @@ struct Ctx<'a> {
     key_ids: Mutex<HashSet<String>>,
     sent: AtomicUsize,
     retries: AtomicUsize,
-    counter: AtomicUsize,
+    /// Per-tag counters for generated names (`seq0`, `seq1`, ...): per tag rather than one
+    /// shared counter, so that a name does not depend on how the concurrent classes interleave.
+    counters: Mutex<BTreeMap<String, usize>>,
     caps: Mutex<Capabilities>,
 }
 
@@ -382,7 +381,10 @@ impl<'a> Ctx<'a> {
     }
 
     fn name(&self, tag: &str) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let c = counters.entry(tag.to_owned()).or_default();
+        let n = *c;
+        *c += 1;
         format!("{}-{tag}{n}", self.prefix)
     }
 
@@ -422,8 +424,10 @@ impl<'a> Ctx<'a> {
         let mut acc = self.acc.lock().unwrap_or_else(|p| p.into_inner());
         let a = acc.entry(rule.to_owned()).or_default();
         a.cases += 1;
-        if a.findings.len() < FINDINGS_COLLECTED_PER_RULE
-            && !a.findings.iter().any(|f| {
+        // Every distinct finding is kept until the end of the run, which then keeps the first few
+        // in a fixed order: cases finish concurrently, so arrival order is not stable from run to
+        // run, and keeping only the first arrivals would make the report depend on it.
+        if !a.findings.iter().any(|f| {
                 f.case.wire == finding.case.wire
                     && f.case.signing == finding.case.signing
                     && f.case.steps == finding.case.steps
