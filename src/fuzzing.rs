@@ -885,7 +885,7 @@ fn response_failures(built: &Built, status: u16, body: &[u8]) -> Vec<(&'static s
     let mut out = Vec::new();
     if status >= 500 {
         out.push((
-            RuleId::PROTO_NO_SERVER_ERRORS,
+            RuleId::ProtoNoServerErrors.as_str(),
             format!("HTTP {status}, expected a status below 500"),
         ));
     }
@@ -903,25 +903,25 @@ fn response_failures(built: &Built, status: u16, body: &[u8]) -> Vec<(&'static s
                 | WireProblem::TooLarge { .. }
         )
     }) {
-        out.push((RuleId::OUTPUT_WELL_FORMED, p.to_string()));
+        out.push((RuleId::OutputWellFormed.as_str(), p.to_string()));
         return out;
     }
     if let Outcome::Error(e) = &probe.outcome {
         if status < 400 {
             out.push((
-                RuleId::ERROR_ENVELOPE,
+                RuleId::ErrorEnvelope.as_str(),
                 format!("an error body with HTTP {status}"),
             ));
             return out;
         }
         for problem in crate::contract::judge::error_envelope_problems(model, status, e) {
-            out.push((RuleId::ERROR_ENVELOPE, problem));
+            out.push((RuleId::ErrorEnvelope.as_str(), problem));
         }
         return out;
     }
     if status >= 400 {
         out.push((
-            RuleId::ERROR_ENVELOPE,
+            RuleId::ErrorEnvelope.as_str(),
             "an ErrorResponse/Error{Type,Code,Message} body for an HTTP error".into(),
         ));
         return out;
@@ -939,7 +939,7 @@ fn response_failures(built: &Built, status: u16, body: &[u8]) -> Vec<(&'static s
             Some(op) if model.operation(op).is_some() => op.to_owned(),
             _ => {
                 out.push((
-                    RuleId::OUTPUT_ENVELOPE,
+                    RuleId::OutputEnvelope.as_str(),
                     format!("root element <{found}> is no operation's response"),
                 ));
                 return out;
@@ -950,20 +950,24 @@ fn response_failures(built: &Built, status: u16, body: &[u8]) -> Vec<(&'static s
         let d = decode_response(model, &root_op, body);
         for p in &d.problems {
             if let WireProblem::WrongNamespace { .. } | WireProblem::MissingWrapper { .. } = p {
-                out.push((RuleId::OUTPUT_ENVELOPE, p.to_string()));
+                out.push((RuleId::OutputEnvelope.as_str(), p.to_string()));
             }
         }
         return out;
     }
     let j = judge(model, OPERATION, status, body, &[]);
-    out.extend(output_failures(model, &j));
+    out.extend(
+        output_failures(model, &j)
+            .into_iter()
+            .map(|(r, why)| (r.as_str(), why)),
+    );
     if let Some(want) = &built.user_name {
         let got = j.str_at("/AccessKey/UserName").unwrap_or_default();
         // IAM user names are unique case-insensitively, so a name given in another case names
         // the same user, and the echo may be the user's own spelling.
         if got.to_lowercase() != want.to_lowercase() {
             out.push((
-                RuleId::OUTPUT_USER_NAME_ECHO,
+                RuleId::OutputUserNameEcho.as_str(),
                 format!("AccessKey.UserName {got:?}, expected {want:?}"),
             ));
         }
@@ -1019,7 +1023,7 @@ fn learn(st: &mut State, built: &Built, reply: &Reply, allow_id_reuse: bool) -> 
         .map(|(_, s)| s.clone())?;
     if !allow_id_reuse && !st.ids_seen.insert(id.clone()) {
         violation(
-            RuleId::LIFE_UNIQUE_IDS,
+            RuleId::LifeUniqueIds.as_str(),
             &format!("access key ID {id} was handed out before"),
             &built.http,
             reply.status,
@@ -1125,7 +1129,7 @@ pub fn emulator_request(data: &[u8]) {
                     WireProblem::IllFormed { .. } | WireProblem::NotUtf8 | WireProblem::EmptyBody
                 )
             }) {
-                fail(RuleId::OUTPUT_WELL_FORMED, &p.to_string(), &st);
+                fail(RuleId::OutputWellFormed.as_str(), &p.to_string(), &st);
             }
         }
         let new_secret = learn(&mut st, &built, &reply, has(Fault::ReuseKeyIds));

@@ -6,11 +6,14 @@
 //! reference emulator ([`emulator`]) and the AWS-CLI-compatible client ([`client`]). Only
 //! `client` and `emulator` touch the network, and only behind the `net` feature.
 
+#[cfg(feature = "net")]
+pub mod api;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod cli_input;
 pub mod client;
 pub mod contract;
+pub mod credentials;
 pub mod emulator;
 pub mod fuzzing;
 pub mod generate;

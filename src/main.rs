@@ -47,7 +47,7 @@ fn main() -> ExitCode {
             } else if aws_cli {
                 ExitCode::from(cli::create_access_key::exit::USAGE)
             } else {
-                ExitCode::from(cli::check::exit::USAGE)
+                ExitCode::from(cli::common::exit::USAGE)
             };
         }
     };

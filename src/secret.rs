@@ -5,6 +5,15 @@
 //! report, a snapshot or a panic message by accident. The one deliberate exit is
 //! [`Secret::expose`], used to sign requests and to print the result of `create-access-key`.
 
+/// AWS's percent-encoding (everything but `A-Za-z0-9-_.~`), the form in which a secret would
+/// appear on the wire. The same set as `wire::percent_encode`'s (a test there checks), kept here
+/// so that `secret` stays a leaf module that `wire` may use.
+const AWS_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 use std::fmt;
 
 /// What every redacted secret prints as.
@@ -36,7 +45,7 @@ impl Secret {
     pub fn leak_forms(&self) -> Vec<String> {
         use base64::Engine;
         let raw = self.0.clone();
-        let pct = crate::wire::percent_encode(&raw);
+        let pct = percent_encoding::utf8_percent_encode(&raw, AWS_ENCODE).to_string();
         let b64 = base64::engine::general_purpose::STANDARD.encode(raw.as_bytes());
         let mut forms = vec![raw, pct, b64];
         forms.sort();

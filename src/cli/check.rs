@@ -4,26 +4,16 @@
 //! faults) and checks it. Exit codes: 0 conforms (or only baselined failures), 1 deviations,
 //! 2 usage or configuration error, 3 endpoint unreachable or the run could not proceed.
 
-use super::endpoint::{self, Selection};
-use super::usage;
+use super::common::{exit, run_interruptible, usage};
+use super::endpoint::{self, EndpointArgs};
 use crate::client::Client;
 use crate::contract::{
     Baseline, CheckConfig, CheckError, CheckOutcome, Profile, Report, apply_baseline, catalogue,
-    cleanup_ledger,
 };
 use crate::model::Model;
 use crate::report;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Exit codes of `check`, `replay` and `cleanup`.
-pub mod exit {
-    pub const CONFORMS: u8 = 0;
-    pub const DEVIATIONS: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const UNREACHABLE: u8 = 3;
-    pub const INTERRUPTED: u8 = 130;
-}
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -32,17 +22,8 @@ pub mod exit {
 130 interrupted (everything created was deleted)."
 )]
 pub struct Args {
-    /// Endpoint to check (for example http://127.0.0.1:5000/). Credentials come from the usual
-    /// AWS sources (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --aws-profile, ~/.aws).
-    #[arg(long, value_name = "URL", conflicts_with = "target")]
-    pub endpoint: Option<String>,
-    /// A target profile from targets/NAME/ (or a directory holding target.toml): starts the
-    /// service if the profile says how, uses its credentials and its baseline.
-    #[arg(long, value_name = "NAME")]
-    pub target: Option<String>,
-    /// The AWS credentials profile to sign with (for --endpoint).
-    #[arg(long, value_name = "NAME")]
-    pub aws_profile: Option<String>,
+    #[command(flatten)]
+    pub on: EndpointArgs,
     /// Which rules apply: `model` (what any IAM-compatible endpoint must do) or `aws` (also
     /// AWS's key formats and exact message wording).
     #[arg(long, value_name = "PROFILE", default_value = "model", value_parser = ["model", "aws"])]
@@ -63,28 +44,20 @@ pub struct Args {
     /// concurrently, so which cases a budget cuts off can differ between runs.
     #[arg(long, value_name = "N")]
     pub budget: Option<usize>,
-    /// A baseline of expected failures (default for --target: targets/NAME/baseline.toml).
+    /// A baseline of expected failures (default for --target: targets/NAME/baseline.toml, if
+    /// there is one).
     #[arg(long, value_name = "PATH")]
     pub baseline: Option<PathBuf>,
     /// Write a report: json=PATH, junit=PATH or markdown=PATH (repeatable).
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<String>,
-    /// Where to record what the run creates, so that `cleanup` can finish after a crash.
-    #[arg(long, value_name = "PATH")]
-    pub ledger: Option<PathBuf>,
-    /// Inject a fault into the embedded emulator (repeatable; see `serve --list-faults`).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["endpoint", "target"])]
-    pub fault: Vec<String>,
-    /// Allow rules that create users and keys against *.amazonaws.com.
-    #[arg(long)]
-    pub allow_live_aws: bool,
     /// Print only the summary, not every finding.
     #[arg(long)]
     pub quiet: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    super::block_on(run_async(args))
+    super::common::block_on(run_async(args))
 }
 
 async fn run_async(args: Args) -> u8 {
@@ -93,14 +66,7 @@ async fn run_async(args: Args) -> u8 {
     let known: Vec<String> = catalogue(model).into_iter().map(|r| r.id).collect();
 
     // Where to send, with what, and what to expect.
-    let selection = Selection {
-        endpoint: args.endpoint.clone(),
-        target: args.target.clone(),
-        aws_profile: args.aws_profile.clone(),
-        faults: args.fault.clone(),
-        install: true,
-        purpose: "check",
-    };
+    let selection = args.on.selection(true, "check");
     let opened = match endpoint::open(&selection, &root).await {
         Ok(o) => o,
         Err(code) => return code,
@@ -122,10 +88,11 @@ async fn run_async(args: Args) -> u8 {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    if is_live_aws(&endpoint) && !args.allow_live_aws {
-        return usage(format!(
-            "{endpoint} is AWS itself; the suite creates and deletes users and keys there. Pass --allow-live-aws to do that on purpose"
-        ));
+    if let Err(code) = args.on.refuse_live_aws(
+        &endpoint,
+        "the suite creates and deletes users and keys there",
+    ) {
+        return code;
     }
     let baseline = match &baseline_path {
         Some(p) => match Baseline::load(p, &known) {
@@ -147,7 +114,7 @@ async fn run_async(args: Args) -> u8 {
             }
         }
     }
-    let ledger = args.ledger.clone().unwrap_or_else(default_ledger);
+    let ledger = args.on.ledger_path();
     let replay_base = selection.replay_base(&endpoint);
     let config = CheckConfig {
         replay_base: Some(replay_base),
@@ -165,9 +132,9 @@ async fn run_async(args: Args) -> u8 {
         request_budget: budget,
         // Fixing the prefix makes the names a seeded run generates the same from run to run,
         // which `scripts/compare-reports.sh` needs to compare the reports of two builds.
-        run_prefix: std::env::var("IAM_CONTRACT_RUN_PREFIX")
-            .ok()
-            .filter(|p| !p.is_empty() && p.len() <= 16 && p.bytes().all(|b| b.is_ascii_alphanumeric())),
+        run_prefix: std::env::var("IAM_CONTRACT_RUN_PREFIX").ok().filter(|p| {
+            !p.is_empty() && p.len() <= 16 && p.bytes().all(|b| b.is_ascii_alphanumeric())
+        }),
         ..CheckConfig::default()
     };
 
@@ -293,51 +260,4 @@ fn summary_only(report: &Report) -> String {
         s.skipped
     ));
     out
-}
-
-/// Runs `run_check`; on Ctrl-C deletes what the run created (from its ledger) and returns
-/// `Err(exit::INTERRUPTED)`.
-pub(crate) async fn run_interruptible(
-    client: &Client,
-    model: &Model,
-    config: &CheckConfig,
-) -> Result<Result<CheckOutcome, CheckError>, u8> {
-    tokio::select! {
-        r = crate::contract::run_check(client, model, config) => Ok(r),
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("interrupted: deleting what the run created ...");
-            let ledger = &config.ledger;
-            let entries = crate::contract::Ledger::read(ledger).unwrap_or_default();
-            let done = cleanup_ledger(client, model, &entries).await;
-            if done.left.is_empty() {
-                let _ = std::fs::remove_file(ledger);
-                eprintln!("cleaned up {} user(s) and {} key(s)", done.users_deleted, done.keys_deleted);
-            } else {
-                eprintln!(
-                    "could not delete everything; finish with `iam-contract cleanup --ledger {} --endpoint {}`",
-                    ledger.display(),
-                    client.endpoint()
-                );
-            }
-            Err(exit::INTERRUPTED)
-        }
-    }
-}
-
-/// Where a run writes its ledger when `--ledger` is not given: one file per process in the
-/// temporary directory, so that concurrent runs never share one.
-pub(crate) fn default_ledger() -> PathBuf {
-    std::env::temp_dir().join(format!("iam-contract-ledger-{}.jsonl", std::process::id()))
-}
-
-/// Whether an endpoint is AWS itself.
-pub fn is_live_aws(endpoint: &str) -> bool {
-    url::Url::parse(endpoint)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-        .is_some_and(|h| {
-            h == "amazonaws.com"
-                || h.ends_with(".amazonaws.com")
-                || h.ends_with(".amazonaws.com.cn")
-        })
 }

@@ -1,7 +1,7 @@
 //! `iam-contract cleanup`: delete what an interrupted or crashed run left on a target, from its
 //! ledger.
 
-use super::check::exit;
+use super::common::exit;
 use crate::client::{Client, Credentials};
 use crate::contract::{Ledger, LedgerEntry, cleanup_ledger};
 use crate::model::Model;

@@ -1,7 +1,7 @@
 //! `iam-contract compat`: the compatibility matrix (one row per rule, one column per target)
 //! from JSON reports of `check --report json=PATH`.
 
-use super::check::exit;
+use super::common::exit;
 use crate::report;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -3,11 +3,71 @@
 //! `--endpoint URL` (credentials from the usual AWS sources), or, with neither, the embedded
 //! emulator with any `--fault`s. What we start lives as long as the returned [`Opened`].
 
-use super::check::exit;
+use super::common::exit;
 use crate::client::Credentials;
 use crate::emulator::{self, RunningEmulator};
 use crate::targets::{self, RunningTarget, TargetProfile};
 use std::path::{Path, PathBuf};
+
+/// The options that choose the endpoint, shared by `check`, `replay` and `snapshot`
+/// (`#[command(flatten)]`): where to send, with which credentials, which emulator faults, where
+/// the ledger goes, and whether AWS itself may be a target.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct EndpointArgs {
+    /// The endpoint to talk to (for example http://127.0.0.1:5000/). Without --endpoint and
+    /// --target, the embedded emulator is started (with any --fault). Credentials come from the
+    /// usual AWS sources (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --aws-profile, ~/.aws).
+    #[arg(long, value_name = "URL", conflicts_with = "target")]
+    pub endpoint: Option<String>,
+    /// A target profile from targets/NAME/ (or a directory holding target.toml): starts the
+    /// service if the profile says how (and stops it after), and uses its credentials.
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// The AWS credentials profile to sign with (for --endpoint).
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+    /// Inject a fault into the embedded emulator (repeatable; see `serve --list-faults`).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["endpoint", "target"])]
+    pub fault: Vec<String>,
+    /// Where to record what the run creates, so that `cleanup` can finish after a crash.
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// Allow sending to *.amazonaws.com, where the command creates and deletes users and keys.
+    #[arg(long)]
+    pub allow_live_aws: bool,
+}
+
+impl EndpointArgs {
+    /// The selection these options make, for a command (`purpose`) that does or does not
+    /// install a target's service first.
+    pub fn selection(&self, install: bool, purpose: &'static str) -> Selection {
+        Selection {
+            endpoint: self.endpoint.clone(),
+            target: self.target.clone(),
+            aws_profile: self.aws_profile.clone(),
+            faults: self.fault.clone(),
+            install,
+            purpose,
+        }
+    }
+
+    /// `--ledger`, or a fresh per-process file in the temporary directory.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.ledger
+            .clone()
+            .unwrap_or_else(super::common::default_ledger)
+    }
+
+    /// Refuses AWS itself unless `--allow-live-aws` was given (a usage error).
+    pub fn refuse_live_aws(&self, endpoint: &str, what: &str) -> Result<(), u8> {
+        if super::common::is_live_aws(endpoint) && !self.allow_live_aws {
+            return Err(super::common::usage(format!(
+                "{endpoint} is AWS itself; {what}. Pass --allow-live-aws to do that on purpose"
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// What the user asked to talk to.
 #[derive(Debug, Clone, Default)]

@@ -11,9 +11,9 @@
 //! --rule ID` runs the whole sequence again on fresh users (the runner's own sequence executor,
 //! judged by that rule alone), prints every step, and cleans up from a ledger as `check` does.
 
-use super::check::exit;
-use super::endpoint::{self, Selection};
-use super::usage;
+use super::common::exit;
+use super::common::usage;
+use super::endpoint::{self, EndpointArgs};
 use crate::client::{Client, RawRequest, Scope, Signing};
 use crate::contract::judge::judge;
 use crate::model::Model;
@@ -22,19 +22,8 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The endpoint to send to. Without --endpoint and --target, an embedded emulator is
-    /// started (with --fault, if given).
-    #[arg(long, value_name = "URL", conflicts_with = "target")]
-    pub endpoint: Option<String>,
-    /// A target profile from targets/NAME/: started for the replay and stopped after.
-    #[arg(long, value_name = "NAME")]
-    pub target: Option<String>,
-    /// Faults for the embedded emulator (repeatable).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["endpoint", "target"])]
-    pub fault: Vec<String>,
-    /// The AWS credentials profile to sign with (for --endpoint).
-    #[arg(long, value_name = "NAME")]
-    pub aws_profile: Option<String>,
+    #[command(flatten)]
+    pub on: EndpointArgs,
     /// HTTP method.
     #[arg(long, default_value = "POST")]
     pub method: String,
@@ -63,32 +52,32 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    super::block_on(run_async(args))
+    super::common::block_on(run_async(args))
 }
 
 async fn run_async(args: Args) -> u8 {
     let model = Model::embedded();
     let root = std::env::current_dir().unwrap_or_default();
-    let selection = Selection {
-        endpoint: args.endpoint.clone(),
-        target: args.target.clone(),
-        aws_profile: args.aws_profile.clone(),
-        faults: args.fault.clone(),
-        install: false,
-        purpose: "replay",
-    };
+    let selection = args.on.selection(false, "replay");
     let opened = match endpoint::open(&selection, &root).await {
         Ok(o) => o,
         Err(code) => return code,
     };
     let (endpoint, creds) = (opened.url.clone(), opened.credentials.clone());
+    if let Err(code) = args.on.refuse_live_aws(
+        &endpoint,
+        "a replay may create and delete users and keys there",
+    ) {
+        return code;
+    }
     let client = match Client::new(&endpoint, Some(creds.clone())) {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
     if let (Some(seq), Some(rule)) = (&args.sequence, &args.rule) {
         let base = selection.replay_base(&endpoint);
-        return replay_sequence(&client, &opened.name, &base, seq, rule).await;
+        let ledger = args.on.ledger_path();
+        return replay_sequence(&client, &opened.name, &base, seq, rule, ledger).await;
     }
     let wire = args.wire.clone().unwrap_or_default();
     let detail = args.signing_detail.as_deref().unwrap_or("");
@@ -278,25 +267,37 @@ async fn run_async(args: Args) -> u8 {
 }
 
 /// Runs a lifecycle sequence again, judged by `rule` alone; prints its steps and the verdict.
-async fn replay_sequence(client: &Client, name: &str, base: &str, seq: &str, rule: &str) -> u8 {
+async fn replay_sequence(
+    client: &Client,
+    name: &str,
+    base: &str,
+    seq: &str,
+    rule: &str,
+    ledger: std::path::PathBuf,
+) -> u8 {
     use crate::contract::{CheckConfig, CheckError, SequenceReplay, Status, lifecycle};
     let steps = match lifecycle::parse_sequence(seq) {
         Ok(s) => s,
         Err(e) => return usage(format!("--sequence {e}")),
     };
-    let Some(rule) = lifecycle::RULES.iter().find(|r| **r == rule) else {
+    let Some(rule) = lifecycle::RULES
+        .iter()
+        .copied()
+        .find(|r| r.as_str() == rule)
+    else {
+        let known: Vec<&str> = lifecycle::RULES.iter().map(|r| r.as_str()).collect();
         return usage(format!(
             "--rule {rule:?} is not a lifecycle rule (one of {})",
-            lifecycle::RULES.join(", ")
+            known.join(", ")
         ));
     };
     let config = CheckConfig {
         target_name: name.to_owned(),
-        only: vec![(*rule).to_owned()],
-        ledger: super::check::default_ledger(),
+        only: vec![rule.as_str().to_owned()],
+        ledger,
         replay_base: Some(base.to_owned()),
         replay_sequence: Some(SequenceReplay {
-            rule: (*rule).to_owned(),
+            rule,
             steps: steps.clone(),
         }),
         ..CheckConfig::default()
@@ -306,7 +307,7 @@ async fn replay_sequence(client: &Client, name: &str, base: &str, seq: &str, rul
         steps.len(),
         client.endpoint()
     );
-    let outcome = match super::check::run_interruptible(client, Model::embedded(), &config).await {
+    let outcome = match super::common::run_interruptible(client, Model::embedded(), &config).await {
         Ok(Ok(o)) => o,
         Ok(Err(CheckError::Unreachable(e))) => {
             eprintln!("error: {e}");
@@ -322,7 +323,7 @@ async fn replay_sequence(client: &Client, name: &str, base: &str, seq: &str, rul
             config.ledger.display()
         );
     }
-    let Some(result) = outcome.report.rules.iter().find(|r| r.id == *rule) else {
+    let Some(result) = outcome.report.rules.iter().find(|r| r.id == rule.as_str()) else {
         return usage(format!("{rule} was not run"));
     };
     use std::fmt::Write as _;

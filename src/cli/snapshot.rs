@@ -10,9 +10,9 @@
 //! default a per-process file in the temporary directory); it is removed when cleanup deleted
 //! everything and kept, with its path printed, when not, for `iam-contract cleanup --ledger`.
 
-use super::check::{default_ledger, exit};
-use super::endpoint::{self, Selection};
-use super::usage;
+use super::common::exit;
+use super::common::usage;
+use super::endpoint::{self, EndpointArgs};
 use crate::client::Client;
 use crate::snapshot::{self, RecordConfig};
 use std::path::PathBuf;
@@ -26,16 +26,8 @@ use std::process::ExitCode;
 unreachable."
 )]
 pub struct Args {
-    /// Endpoint to snapshot (for example http://127.0.0.1:5000/). Credentials come from the
-    /// usual AWS sources and must be allowed to create and delete users and keys.
-    #[arg(long, value_name = "URL", conflicts_with = "target")]
-    pub endpoint: Option<String>,
-    /// A target profile from targets/NAME/: starts the service if the profile says how.
-    #[arg(long, value_name = "NAME")]
-    pub target: Option<String>,
-    /// The AWS credentials profile to sign with (for --endpoint).
-    #[arg(long, value_name = "NAME")]
-    pub aws_profile: Option<String>,
+    #[command(flatten)]
+    pub on: EndpointArgs,
     /// Write one snapshot per case into DIR (DIR/CASE.txt).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -43,19 +35,10 @@ pub struct Args {
     /// per differing case.
     #[arg(long, value_name = "DIR")]
     pub compare: Option<PathBuf>,
-    /// Where to record what the run creates, so that `cleanup` can finish after a crash.
-    #[arg(long, value_name = "PATH")]
-    pub ledger: Option<PathBuf>,
-    /// Inject a fault into the embedded emulator (repeatable; see `serve --list-faults`).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["endpoint", "target"])]
-    pub fault: Vec<String>,
-    /// Allow sending to *.amazonaws.com (the cases create and delete two users and keys).
-    #[arg(long)]
-    pub allow_live_aws: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    super::block_on(run_async(args))
+    super::common::block_on(run_async(args))
 }
 
 async fn run_async(args: Args) -> u8 {
@@ -68,32 +51,26 @@ async fn run_async(args: Args) -> u8 {
         },
         None => None,
     };
-    let selection = Selection {
-        endpoint: args.endpoint.clone(),
-        target: args.target.clone(),
-        aws_profile: args.aws_profile.clone(),
-        faults: args.fault.clone(),
-        install: true,
-        purpose: "snapshot",
-    };
+    let selection = args.on.selection(true, "snapshot");
     let opened = match endpoint::open(&selection, &root).await {
         Ok(o) => o,
         Err(code) => return code,
     };
     let source = match opened.name.as_str() {
         "endpoint" => "recorded from an endpoint".to_owned(),
-        "emulator" if args.fault.is_empty() => "recorded from the embedded emulator".to_owned(),
+        "emulator" if args.on.fault.is_empty() => "recorded from the embedded emulator".to_owned(),
         "emulator" => format!(
             "recorded from the embedded emulator with faults {}",
-            args.fault.join(",")
+            args.on.fault.join(",")
         ),
         name => format!("recorded from target {name}"),
     };
     let (endpoint, credentials) = (opened.url.clone(), opened.credentials.clone());
-    if super::check::is_live_aws(&endpoint) && !args.allow_live_aws {
-        return usage(format!(
-            "{endpoint} is AWS itself; the cases create and delete users and keys there. Pass --allow-live-aws to do that on purpose"
-        ));
+    if let Err(code) = args.on.refuse_live_aws(
+        &endpoint,
+        "the cases create and delete users and keys there",
+    ) {
+        return code;
     }
     let client = match Client::new(&endpoint, Some(credentials)) {
         Ok(c) => c,
@@ -108,7 +85,7 @@ async fn run_async(args: Args) -> u8 {
         }
         eprintln!("interrupted: deleting what the run created ...");
     };
-    let ledger = args.ledger.clone().unwrap_or_else(default_ledger);
+    let ledger = args.on.ledger_path();
     let config = RecordConfig {
         ledger: Some(ledger.clone()),
         ..RecordConfig::default()

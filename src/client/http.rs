@@ -4,7 +4,7 @@
 //! [`Signing`] says how (or whether) to sign it. Responses come back as bytes: judging them is
 //! the contract's job, not the transport's.
 
-use super::{Credentials, Scope, sign_headers};
+use super::{Credentials, Scope, Signing, sign_headers};
 use std::time::{Duration, SystemTime};
 
 /// A request as it will be sent. `path_and_query` starts with `/`.
@@ -39,23 +39,6 @@ impl RawRequest {
             body: vec![],
         }
     }
-}
-
-/// How to sign a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Signing {
-    /// With the client's credentials, scope and the current time.
-    Normal,
-    /// Not at all.
-    Unsigned,
-    /// With other credentials (a wrong secret, an unknown key, a freshly created key).
-    As(Credentials),
-    /// With the client's credentials but another scope (service or region).
-    Scope(Scope),
-    /// With the client's credentials at a time this many seconds from now.
-    Skewed(i64),
-    /// Sign normally, then replace the signature with this many zeros-and-ones garbage.
-    Corrupted,
 }
 
 /// The endpoint answered; status, headers and body as received.

@@ -10,6 +10,23 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use std::time::SystemTime;
 
+/// How to sign a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signing {
+    /// With the client's credentials, scope and the current time.
+    Normal,
+    /// Not at all.
+    Unsigned,
+    /// With other credentials (a wrong secret, an unknown key, a freshly created key).
+    As(Credentials),
+    /// With the client's credentials but another scope (service or region).
+    Scope(Scope),
+    /// With the client's credentials at a time this many seconds from now.
+    Skewed(i64),
+    /// Sign normally, then replace the signature with this many zeros-and-ones garbage.
+    Corrupted,
+}
+
 /// Where and when a request is signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {

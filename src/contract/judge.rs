@@ -142,11 +142,11 @@ pub fn redact_secret_elements(text: &str) -> String {
 /// response: well-formed, envelope, RequestId, schema, Active status. Returns the failures as
 /// `(rule id, reason)`. Used by the runner on every success and by the `xml_response` fuzz
 /// target, which asserts that what this accepts validates against the schema.
-pub fn output_failures(model: &Model, j: &Judged) -> Vec<(&'static str, String)> {
-    use super::catalogue::RuleId;
+pub fn output_failures(model: &Model, j: &Judged) -> Vec<(super::rules::RuleId, String)> {
+    use super::rules::RuleId;
     let mut out = Vec::new();
     if let Some(p) = j.ill_formed() {
-        out.push((RuleId::OUTPUT_WELL_FORMED, p.to_string()));
+        out.push((RuleId::OutputWellFormed, p.to_string()));
         return out;
     }
     for p in &j.decoded.problems {
@@ -154,29 +154,29 @@ pub fn output_failures(model: &Model, j: &Judged) -> Vec<(&'static str, String)>
             WireProblem::WrongRoot { .. }
             | WireProblem::WrongNamespace { .. }
             | WireProblem::MissingWrapper { .. } => {
-                out.push((RuleId::OUTPUT_ENVELOPE, p.to_string()))
+                out.push((RuleId::OutputEnvelope, p.to_string()))
             }
-            WireProblem::MissingRequestId => out.push((RuleId::OUTPUT_REQUEST_ID, p.to_string())),
+            WireProblem::MissingRequestId => out.push((RuleId::OutputRequestId, p.to_string())),
             _ => {}
         }
     }
     if let Outcome::Success { .. } = &j.decoded.outcome {
         let value = j.decoded.revealed_value().unwrap_or(Value::Null);
         if let Some(reason) = schema_failure(model, "CreateAccessKeyResponse", &value) {
-            out.push((RuleId::OUTPUT_SCHEMA, reason));
+            out.push((RuleId::OutputSchema, reason));
         }
         for p in &j.decoded.problems {
             if let WireProblem::MissingMember { .. } | WireProblem::BadValue { .. } = p {
-                out.push((RuleId::OUTPUT_SCHEMA, p.to_string()));
+                out.push((RuleId::OutputSchema, p.to_string()));
             }
         }
         match j.str_at("/AccessKey/Status") {
             Some("Active") => {}
             Some(other) => out.push((
-                RuleId::OUTPUT_STATUS_ACTIVE,
+                RuleId::OutputStatusActive,
                 format!("Status is {other:?}, expected \"Active\""),
             )),
-            None => out.push((RuleId::OUTPUT_STATUS_ACTIVE, "no Status".into())),
+            None => out.push((RuleId::OutputStatusActive, "no Status".into())),
         }
     }
     out

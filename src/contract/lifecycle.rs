@@ -7,7 +7,7 @@
 //! from the reference model and judges the response the runner got for it, naming the rule each
 //! verdict belongs to.
 
-use super::catalogue::RuleId;
+use super::rules::RuleId;
 use crate::client::Credentials;
 use crate::secret::Secret;
 use proptest::prelude::*;
@@ -15,16 +15,16 @@ use proptest_state_machine::ReferenceStateMachine;
 use serde_json::Value;
 
 /// The rules this module judges.
-pub const RULES: &[&str] = &[
-    RuleId::LIFE_QUOTA,
-    RuleId::LIFE_LIST,
-    RuleId::LIFE_SECRET_ONCE,
-    RuleId::LIFE_UNIQUE_IDS,
-    RuleId::LIFE_IMPLICIT_USER,
-    RuleId::LIFE_FOLD_CASE,
-    RuleId::LIFE_DELETE_CONFLICT,
-    RuleId::LIFE_KEY_AUTH,
-    RuleId::LIFE_CREATE_DATE_STABLE,
+pub const RULES: &[RuleId] = &[
+    RuleId::LifeQuota,
+    RuleId::LifeList,
+    RuleId::LifeSecretOnce,
+    RuleId::LifeUniqueIds,
+    RuleId::LifeImplicitUser,
+    RuleId::LifeFoldCase,
+    RuleId::LifeDeleteConflict,
+    RuleId::LifeKeyAuth,
+    RuleId::LifeCreateDateStable,
 ];
 
 /// User slots per sequence.
@@ -317,7 +317,7 @@ pub struct Executor {
     history: Vec<String>,
     extra_users: Vec<String>,
     /// Rules a step could not judge, with why (a user's key was refused with AccessDenied).
-    unjudged: Vec<(&'static str, String)>,
+    unjudged: Vec<(RuleId, String)>,
 }
 
 impl Executor {
@@ -345,7 +345,7 @@ impl Executor {
 
     /// Every user name the sequence may have created.
     /// The rules steps so far could not judge, with the reason, emptied by the call.
-    pub fn take_unjudged(&mut self) -> Vec<(&'static str, String)> {
+    pub fn take_unjudged(&mut self) -> Vec<(RuleId, String)> {
         std::mem::take(&mut self.unjudged)
     }
 
@@ -540,8 +540,8 @@ impl Executor {
         response: Option<&Response>,
         created: Option<(String, String, Secret)>,
         create_date: Option<String>,
-    ) -> Vec<(&'static str, Result<(), String>)> {
-        let mut v: Vec<(&'static str, Result<(), String>)> = Vec::new();
+    ) -> Vec<(RuleId, Result<(), String>)> {
+        let mut v: Vec<(RuleId, Result<(), String>)> = Vec::new();
         let (status, code) = response
             .map(|r| (r.status, r.code.clone()))
             .unwrap_or((0, None));
@@ -571,13 +571,13 @@ impl Executor {
         ));
         if response.is_some_and(|r| r.leaks_secret) && planned.action != "CreateAccessKey" {
             v.push((
-                RuleId::LIFE_SECRET_ONCE,
+                RuleId::LifeSecretOnce,
                 Err(format!("no secret in a {} response", planned.action)),
             ));
         } else if planned.action == "ListAccessKeys" {
-            v.push((RuleId::LIFE_SECRET_ONCE, Ok(())));
+            v.push((RuleId::LifeSecretOnce, Ok(())));
         }
-        let expected_rule = |rule: &'static str, holds: bool, what: &str| {
+        let expected_rule = |rule: RuleId, holds: bool, what: &str| {
             (rule, if holds { Ok(()) } else { Err(what.to_owned()) })
         };
         match &planned.step {
@@ -589,7 +589,7 @@ impl Executor {
             }
             Step::CreateUserOtherCase(_) => {
                 v.push(expected_rule(
-                    RuleId::LIFE_FOLD_CASE,
+                    RuleId::LifeFoldCase,
                     status == 409 && code.as_deref() == Some("EntityAlreadyExists"),
                     "409 EntityAlreadyExists for a name that differs from an existing user's only in case",
                 ));
@@ -604,17 +604,17 @@ impl Executor {
                     .and_then(denied_resource_user);
                 match resource {
                     Some(user) if user.eq_ignore_ascii_case(signer) => {
-                        v.push((RuleId::LIFE_IMPLICIT_USER, Ok(())));
+                        v.push((RuleId::LifeImplicitUser, Ok(())));
                     }
                     Some(user) => v.push((
-                        RuleId::LIFE_IMPLICIT_USER,
+                        RuleId::LifeImplicitUser,
                         Err(format!(
                             "a CreateAccessKey without UserName to act on the signing user \
                              {signer:?}; the AccessDenied names user {user:?} as its resource"
                         )),
                     )),
                     None => self.unjudged.push((
-                        RuleId::LIFE_IMPLICIT_USER,
+                        RuleId::LifeImplicitUser,
                         "the target refused the signing user's own CreateAccessKey with 403 \
                          AccessDenied (the user holds no policy that allows it) without naming \
                          the resource, so whose key an implicit create makes could not be seen"
@@ -633,7 +633,7 @@ impl Executor {
                 let over = self.live_keys(s) >= self.quota;
                 if over {
                     v.push(expected_rule(
-                        RuleId::LIFE_QUOTA,
+                        RuleId::LifeQuota,
                         status == 409 && code.as_deref() == Some("LimitExceeded"),
                         &format!(
                             "409 LimitExceeded: the user already holds {} keys",
@@ -643,7 +643,7 @@ impl Executor {
                 } else if planned.implicit_user.is_some() && !ok {
                     // Under the quota, an implicit create that fails did not go to the signer.
                     v.push((
-                        RuleId::LIFE_IMPLICIT_USER,
+                        RuleId::LifeImplicitUser,
                         Err(format!(
                             "200 and a key for the signing user (who holds {} of {} keys)",
                             self.live_keys(s),
@@ -652,7 +652,7 @@ impl Executor {
                     ));
                 } else {
                     v.push(expected_rule(
-                        RuleId::LIFE_QUOTA,
+                        RuleId::LifeQuota,
                         ok,
                         &format!(
                             "200: the user holds {} of {} keys",
@@ -665,7 +665,7 @@ impl Executor {
                     && let Some((_, user, _)) = &created
                 {
                     v.push(expected_rule(
-                        RuleId::LIFE_IMPLICIT_USER,
+                        RuleId::LifeImplicitUser,
                         user == implicit,
                         &format!("the key to go to the signing user {implicit:?}, not {user:?}"),
                     ));
@@ -743,12 +743,12 @@ impl Executor {
                     .any(|k| got.iter().any(|(i, _)| *i == k.id));
                 if resurrected {
                     v.push((
-                        RuleId::LIFE_UNIQUE_IDS,
+                        RuleId::LifeUniqueIds,
                         Err("a deleted key never to be listed again".into()),
                     ));
                 } else {
                     v.push(expected_rule(
-                        RuleId::LIFE_LIST,
+                        RuleId::LifeList,
                         ok && want == got,
                         &format!("ListAccessKeys to list exactly {want:?}"),
                     ));
@@ -758,7 +758,7 @@ impl Executor {
                         && let (Some(a), Some(b)) = (&k.create_date, date)
                     {
                         v.push(expected_rule(
-                            RuleId::LIFE_CREATE_DATE_STABLE,
+                            RuleId::LifeCreateDateStable,
                             same_instant(a, b),
                             &format!("CreateDate of {id} to stay {a:?}, listed as {b:?}"),
                         ));
@@ -770,7 +770,7 @@ impl Executor {
                     key.active = *active;
                 } else {
                     v.push((
-                        RuleId::LIFE_LIST,
+                        RuleId::LifeList,
                         Err("200 for UpdateAccessKey on a live key".into()),
                     ));
                 }
@@ -779,7 +779,7 @@ impl Executor {
                 let was_deleted = self.keys.get(*k).is_some_and(|key| key.deleted);
                 if was_deleted {
                     v.push(expected_rule(
-                        RuleId::LIFE_UNIQUE_IDS,
+                        RuleId::LifeUniqueIds,
                         status == 404,
                         "404 NoSuchEntity for a key deleted before",
                     ));
@@ -789,7 +789,7 @@ impl Executor {
                     }
                 } else {
                     v.push((
-                        RuleId::LIFE_LIST,
+                        RuleId::LifeList,
                         Err("200 for DeleteAccessKey on a live key".into()),
                     ));
                 }
@@ -798,7 +798,7 @@ impl Executor {
                 let s = (*u % USERS) as usize;
                 if self.live_keys(s) > 0 {
                     v.push(expected_rule(
-                        RuleId::LIFE_DELETE_CONFLICT,
+                        RuleId::LifeDeleteConflict,
                         status == 409 && code.as_deref() == Some("DeleteConflict"),
                         "409 DeleteConflict: the user still holds keys",
                     ));
@@ -817,14 +817,14 @@ impl Executor {
                 if let Some(key) = self.keys.get(*k) {
                     if key.active && !key.deleted {
                         v.push(expected_rule(
-                            RuleId::LIFE_KEY_AUTH,
+                            RuleId::LifeKeyAuth,
                             ok || denied,
                             "200 (or 403 AccessDenied, which also means the key authenticated) \
                              for a request signed with an Active key",
                         ));
                     } else {
                         v.push(expected_rule(
-                            RuleId::LIFE_KEY_AUTH,
+                            RuleId::LifeKeyAuth,
                             status == 403 && !denied,
                             &format!(
                                 "403 InvalidClientTokenId for a request signed with {} key \
@@ -893,7 +893,7 @@ mod tests {
         step: Step,
         status: u16,
         code: Option<&str>,
-    ) -> Vec<(&'static str, Result<(), String>)> {
+    ) -> Vec<(RuleId, Result<(), String>)> {
         let planned = exec.plan(&step).expect("step applies");
         let created = (status == 200 && planned.action == "CreateAccessKey").then(|| {
             let n = exec.keys.len();
@@ -910,7 +910,7 @@ mod tests {
         exec.observe(&planned, Some(&resp(status, code)), created, None)
     }
 
-    fn verdict(v: &[(&'static str, Result<(), String>)], rule: &str) -> Option<bool> {
+    fn verdict(v: &[(RuleId, Result<(), String>)], rule: RuleId) -> Option<bool> {
         v.iter()
             .find(|(r, _)| *r == rule)
             .map(|(_, res)| res.is_ok())
@@ -947,7 +947,7 @@ mod tests {
         run(&mut exec, Step::CreateKey(0), 200, None);
         // Active key, AccessDenied: authenticated, so the rule holds.
         let v = run(&mut exec, Step::AuthWith(0), 403, Some("AccessDenied"));
-        assert_eq!(verdict(&v, RuleId::LIFE_KEY_AUTH), Some(true));
+        assert_eq!(verdict(&v, RuleId::LifeKeyAuth), Some(true));
         // Active key, InvalidClientTokenId: broken.
         let v = run(
             &mut exec,
@@ -955,18 +955,18 @@ mod tests {
             403,
             Some("InvalidClientTokenId"),
         );
-        assert_eq!(verdict(&v, RuleId::LIFE_KEY_AUTH), Some(false));
+        assert_eq!(verdict(&v, RuleId::LifeKeyAuth), Some(false));
         run(&mut exec, Step::UpdateKey(0, false), 200, None);
         // Inactive key, AccessDenied: it still authenticates, so the rule is broken.
         let v = run(&mut exec, Step::AuthWith(0), 403, Some("AccessDenied"));
-        assert_eq!(verdict(&v, RuleId::LIFE_KEY_AUTH), Some(false));
+        assert_eq!(verdict(&v, RuleId::LifeKeyAuth), Some(false));
         let v = run(
             &mut exec,
             Step::AuthWith(0),
             403,
             Some("InvalidClientTokenId"),
         );
-        assert_eq!(verdict(&v, RuleId::LIFE_KEY_AUTH), Some(true));
+        assert_eq!(verdict(&v, RuleId::LifeKeyAuth), Some(true));
     }
 
     #[test]
@@ -998,13 +998,13 @@ mod tests {
              iam:CreateAccessKey on resource: arn:aws:iam::1:user/bootstrap"
         ));
         let v = exec.observe(&planned, Some(&r), None, None);
-        assert_eq!(verdict(&v, RuleId::LIFE_IMPLICIT_USER), Some(false));
+        assert_eq!(verdict(&v, RuleId::LifeImplicitUser), Some(false));
         let planned = exec.plan(&Step::CreateKeyImplicit(0)).expect("applies");
         r.message = Some(format!(
             "... on resource: user {signer} because no policy allows it"
         ));
         let v = exec.observe(&planned, Some(&r), None, None);
-        assert_eq!(verdict(&v, RuleId::LIFE_IMPLICIT_USER), Some(true));
+        assert_eq!(verdict(&v, RuleId::LifeImplicitUser), Some(true));
         assert!(exec.take_unjudged().is_empty());
     }
 
@@ -1022,7 +1022,7 @@ mod tests {
         assert!(v.iter().all(|(_, r)| r.is_ok()), "{v:?}");
         let unjudged = exec.take_unjudged();
         assert_eq!(unjudged.len(), 1);
-        assert_eq!(unjudged[0].0, RuleId::LIFE_IMPLICIT_USER);
+        assert_eq!(unjudged[0].0, RuleId::LifeImplicitUser);
         assert!(exec.take_unjudged().is_empty());
         // Any other refusal of the implicit create under the quota is a failure.
         let v = run(
@@ -1031,12 +1031,12 @@ mod tests {
             403,
             Some("InvalidClientTokenId"),
         );
-        assert_eq!(verdict(&v, RuleId::LIFE_IMPLICIT_USER), Some(false));
+        assert_eq!(verdict(&v, RuleId::LifeImplicitUser), Some(false));
         // No key was created by either: the user still holds one of two, so a create succeeds
         // and the one after it is over the quota.
         let v = run(&mut exec, Step::CreateKey(0), 200, None);
-        assert_eq!(verdict(&v, RuleId::LIFE_QUOTA), Some(true));
+        assert_eq!(verdict(&v, RuleId::LifeQuota), Some(true));
         let v = run(&mut exec, Step::CreateKey(0), 200, None);
-        assert_eq!(verdict(&v, RuleId::LIFE_QUOTA), Some(false));
+        assert_eq!(verdict(&v, RuleId::LifeQuota), Some(false));
     }
 }

@@ -7,25 +7,23 @@
 //! an excerpt with every known secret scrubbed), what was expected, and a replay command.
 
 mod baseline;
-mod catalogue;
+mod exchange;
 pub mod judge;
 pub mod lifecycle;
+pub mod rules;
 
-#[cfg(feature = "net")]
-mod api;
 #[cfg(feature = "net")]
 mod ledger;
 #[cfg(feature = "net")]
-mod run;
+mod runner;
 
-#[cfg(feature = "net")]
-pub use api::{assert_conforms, check_endpoint, check_endpoint_blocking};
 pub use baseline::{Baseline, BaselineEntry, BaselineError, apply_baseline};
-pub use catalogue::{RuleId, catalogue};
+pub use exchange::{Exchange, ResponseRecord};
 #[cfg(feature = "net")]
 pub use ledger::{Ledger, LedgerEntry, cleanup_ledger};
+pub use rules::{RuleId, catalogue};
 #[cfg(feature = "net")]
-pub use run::{Capabilities, CheckConfig, CheckError, CheckOutcome, SequenceReplay, run_check};
+pub use runner::{Capabilities, CheckConfig, CheckError, CheckOutcome, SequenceReplay, run_check};
 
 use serde::{Deserialize, Serialize};
 
@@ -103,7 +101,7 @@ impl Profile {
 }
 
 /// The class of a rule, in the order reports list them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleClass {
     InputValidation,
@@ -157,7 +155,7 @@ pub struct Rule {
     pub checks: String,
     /// Emulator faults that break this rule (the matrix test proves each one does).
     #[serde(skip)]
-    pub breaking_faults: Vec<&'static str>,
+    pub breaking_faults: Vec<crate::emulator::Fault>,
 }
 
 /// A rule's verdict for one run.

@@ -16,7 +16,7 @@ use super::fault::{Fault, FaultSet};
 use super::sigv4::{self, Parsed, Signable};
 use super::store::{Key, Policy, Store, StoreError, User};
 use super::{ACCOUNT_ID, Clock, Config, EmulatorError, REGION};
-use crate::client::Credentials;
+use crate::credentials::Credentials;
 use crate::model::{Constraint, Model, ShapeKind, aws_validation_message, validate_input};
 use crate::secret::Secret;
 use crate::wire::{decode_form, encode_error, encode_success, escape_text};

@@ -21,7 +21,7 @@ pub use handler::{Emulator, HttpRequest, HttpResponse, Inventory, InventoryKey, 
 #[cfg(feature = "net")]
 pub use server::{RunningEmulator, start};
 
-use crate::client::Credentials;
+use crate::credentials::Credentials;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};

@@ -5,7 +5,7 @@
 //! decisions of its own. It refuses to bind anything but a loopback address.
 
 use super::{Config, Emulator, EmulatorError, HttpRequest, HttpResponse};
-use crate::client::Credentials;
+use crate::credentials::Credentials;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;

@@ -128,3 +128,12 @@ fn flatten(
         Value::Number(n) => out.push((prefix.to_owned(), n.to_string())),
     }
 }
+
+#[cfg(test)]
+mod secret_forms {
+    #[test]
+    fn secrets_leak_forms_use_this_encoding() {
+        let s = crate::secret::Secret::new("a+b/c d~é".to_owned());
+        assert!(s.leak_forms().contains(&super::percent_encode("a+b/c d~é")));
+    }
+}

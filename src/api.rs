@@ -3,7 +3,8 @@
 //!
 //! ```no_run
 //! use iam_contract::client::Credentials;
-//! use iam_contract::contract::{CheckConfig, assert_conforms, check_endpoint_blocking};
+//! use iam_contract::api::{assert_conforms, check_endpoint_blocking};
+//! use iam_contract::contract::CheckConfig;
 //!
 //! let creds = Credentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
 //! let report = check_endpoint_blocking("http://127.0.0.1:4566/", creds, &CheckConfig::default())
@@ -11,8 +12,8 @@
 //! assert_conforms(&report);
 //! ```
 
-use super::{CheckConfig, CheckError, Report, run_check};
 use crate::client::{Client, Credentials};
+use crate::contract::{CheckConfig, CheckError, Report, run_check};
 use crate::model::Model;
 
 /// Runs the whole catalogue (as configured) against `endpoint`, deleting everything it creates.

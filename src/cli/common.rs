@@ -1,0 +1,85 @@
+//! What the subcommands share: the exit codes (one table for every command), the async runtime,
+//! usage errors, the Ctrl-C-safe run of the catalogue, the default ledger and the live-AWS test.
+//! Subcommand modules depend on this one, never on each other.
+
+use crate::client::Client;
+use crate::contract::{CheckConfig, CheckError, CheckOutcome, cleanup_ledger};
+use crate::model::Model;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes of every command (`check`, `replay`, `snapshot`, `cleanup`, `compat`, ...).
+pub mod exit {
+    pub const CONFORMS: u8 = 0;
+    pub const DEVIATIONS: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const UNREACHABLE: u8 = 3;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// Runs a command's async body on a runtime of its own and turns its code into the exit code.
+pub(crate) fn block_on(body: impl std::future::Future<Output = u8>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => ExitCode::from(rt.block_on(body)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(exit::UNREACHABLE)
+        }
+    }
+}
+
+/// Prints a usage or configuration error and returns its exit code (2).
+pub(crate) fn usage(msg: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {msg}");
+    exit::USAGE
+}
+
+/// Runs `run_check`; on Ctrl-C deletes what the run created (from its ledger) and returns
+/// `Err(exit::INTERRUPTED)`.
+pub(crate) async fn run_interruptible(
+    client: &Client,
+    model: &Model,
+    config: &CheckConfig,
+) -> Result<Result<CheckOutcome, CheckError>, u8> {
+    tokio::select! {
+        r = crate::contract::run_check(client, model, config) => Ok(r),
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: deleting what the run created ...");
+            let ledger = &config.ledger;
+            let entries = crate::contract::Ledger::read(ledger).unwrap_or_default();
+            let done = cleanup_ledger(client, model, &entries).await;
+            if done.left.is_empty() {
+                let _ = std::fs::remove_file(ledger);
+                eprintln!("cleaned up {} user(s) and {} key(s)", done.users_deleted, done.keys_deleted);
+            } else {
+                eprintln!(
+                    "could not delete everything; finish with `iam-contract cleanup --ledger {} --endpoint {}`",
+                    ledger.display(),
+                    client.endpoint()
+                );
+            }
+            Err(exit::INTERRUPTED)
+        }
+    }
+}
+
+/// Where a run writes its ledger when `--ledger` is not given: one file per process in the
+/// temporary directory, so that concurrent runs never share one.
+pub(crate) fn default_ledger() -> PathBuf {
+    std::env::temp_dir().join(format!("iam-contract-ledger-{}.jsonl", std::process::id()))
+}
+
+/// Whether an endpoint is AWS itself.
+pub fn is_live_aws(endpoint: &str) -> bool {
+    url::Url::parse(endpoint)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|h| {
+            h == "amazonaws.com"
+                || h.ends_with(".amazonaws.com")
+                || h.ends_with(".amazonaws.com.cn")
+        })
+}
