@@ -7,6 +7,9 @@
 //! an excerpt with every known secret scrubbed), what was expected, and a replay command.
 
 mod baseline;
+#[cfg(feature = "net")]
+mod collect;
+mod config;
 mod exchange;
 pub mod judge;
 pub mod lifecycle;
@@ -22,8 +25,9 @@ pub use exchange::{Exchange, ResponseRecord};
 #[cfg(feature = "net")]
 pub use ledger::{Ledger, LedgerEntry, cleanup_ledger};
 pub use rules::{RuleId, catalogue};
+pub use config::{Capabilities, CheckConfig, CheckError, CheckOutcome, SequenceReplay};
 #[cfg(feature = "net")]
-pub use runner::{Capabilities, CheckConfig, CheckError, CheckOutcome, SequenceReplay, run_check};
+pub use runner::run_check;
 
 use serde::{Deserialize, Serialize};
 

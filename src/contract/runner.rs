@@ -12,116 +12,22 @@
 //! `--only` runs only the classes whose rules are selected (all of them when a rule judged on
 //! every response is selected).
 
+use super::collect::{Acc, replay_command, rule_results};
+use super::config::{Capabilities, CheckConfig, CheckError, CheckOutcome};
 use super::exchange::{Exchange, decode_as};
 use super::ledger::{Ledger, LedgerEntry, cleanup_ledger};
 use super::rules::{self, Judgement, OPERATION, Request, RuleId, RuleKey, Verdict};
-use super::{Finding, Profile, Report, Rule, RuleClass, RuleResult, Status, Summary, TargetInfo};
+use super::{Finding, Report, Rule, RuleClass, Summary, TargetInfo};
 use crate::client::{Client, RawRequest, Signing, TransportError};
 use crate::model::Model;
 use crate::secret::{Secret, SecretScanner};
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-/// Findings kept per rule; the rest are counted in `cases` only.
-const MAX_FINDINGS_PER_RULE: usize = 5;
 /// Retries of a throttled or transiently failed request.
 const MAX_RETRIES: u32 = 4;
-
-/// How to run a check.
-#[derive(Debug, Clone)]
-pub struct CheckConfig {
-    /// `emulator`, a target profile name, or `endpoint`.
-    pub target_name: String,
-    pub profile: Profile,
-    /// Property-generated cases per generated rule.
-    pub cases: usize,
-    /// Random lifecycle sequences.
-    pub sequences: usize,
-    /// Parallel CreateAccessKey calls in the concurrency rules.
-    pub parallel_creates: usize,
-    /// Requests in flight at once for independent cases.
-    pub in_flight: usize,
-    pub seed: u64,
-    pub ledger: PathBuf,
-    /// Only rules whose id starts with one of these (all when empty).
-    pub only: Vec<String>,
-    /// Stop sending after this many requests (cleanup excluded); `None` for no limit.
-    pub request_budget: Option<usize>,
-    /// How findings' replay commands start, naming the endpoint the way the run did
-    /// (`iam-contract replay --target moto`); `None` for `--endpoint <the client's URL>`.
-    pub replay_base: Option<String>,
-    /// Incremented once per request sent, for a progress display.
-    pub progress: Option<std::sync::Arc<AtomicUsize>>,
-    /// The prefix of every name the run creates. `None` (the default) draws a fresh
-    /// `icx` + 8 hex digits, so that runs never collide; tests that snapshot a report fix it.
-    pub run_prefix: Option<String>,
-    /// Replay one lifecycle sequence instead of running the catalogue: after the capability
-    /// probe only this sequence runs, judged by this rule alone.
-    pub replay_sequence: Option<SequenceReplay>,
-}
-
-/// A lifecycle sequence to replay, and the rule that judges it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SequenceReplay {
-    pub rule: RuleId,
-    pub steps: Vec<super::lifecycle::Step>,
-}
-
-impl Default for CheckConfig {
-    fn default() -> Self {
-        CheckConfig {
-            target_name: "endpoint".into(),
-            profile: Profile::Model,
-            cases: 64,
-            sequences: 24,
-            parallel_creates: 100,
-            in_flight: 16,
-            seed: 0x1a3c_0de5,
-            ledger: std::env::temp_dir().join("iam-contract-ledger.jsonl"),
-            only: Vec::new(),
-            request_budget: None,
-            replay_base: None,
-            progress: None,
-            run_prefix: None,
-            replay_sequence: None,
-        }
-    }
-}
-
-/// The harness cannot proceed.
-#[derive(Debug, thiserror::Error)]
-pub enum CheckError {
-    #[error("endpoint unreachable: {0}")]
-    Unreachable(String),
-    #[error("cannot write the ledger {path}: {reason}")]
-    Ledger { path: String, reason: String },
-}
-
-/// What the target can do, as probed at the start of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Capabilities {
-    /// CreateUser works, so rules that need users of their own can run.
-    pub can_create_users: bool,
-    /// An unsigned request or one with a corrupted signature is refused with 401 or 403.
-    pub verifies_signatures: bool,
-    /// The signing identity is an IAM user (GetUser without UserName answers).
-    pub signer_user: Option<String>,
-}
-
-/// The result of a run: the report, and what the caller needs to finish the job safely.
-#[derive(Debug)]
-pub struct CheckOutcome {
-    pub report: Report,
-    /// Every secret the run saw (its own credentials and every key it created), for the
-    /// secret tripwire over all output.
-    pub secrets: Vec<Secret>,
-    pub capabilities: Capabilities,
-    /// What cleanup could not delete (the ledger was kept when this is not empty).
-    pub cleanup_left: Vec<String>,
-}
 
 /// Runs the catalogue against the client's endpoint. The caller owns the client (and, for the
 /// embedded emulator, the server). Everything created is deleted before this returns, on
@@ -185,62 +91,6 @@ pub async fn run_check(
         capabilities,
         cleanup_left: cleanup.left,
     })
-}
-
-/// What the run gathered for one rule.
-#[derive(Debug, Clone, Default)]
-struct Acc {
-    cases: usize,
-    findings: Vec<Finding>,
-    skip: Option<String>,
-}
-
-/// Turns the verdicts gathered per rule into the report's rule results, in catalogue order
-/// (grouped by class), each with its first few findings in a fixed order.
-fn rule_results(rules: &[Rule], mut acc: BTreeMap<String, Acc>) -> Vec<RuleResult> {
-    let mut results: Vec<RuleResult> = rules
-        .iter()
-        .map(|rule| {
-            let mut a = acc.remove(&rule.id).unwrap_or_default();
-            a.findings.sort_by(|x, y| {
-                let key = |f: &Finding| {
-                    (
-                        f.case.action.clone(),
-                        f.case.wire.clone(),
-                        f.case.method.clone(),
-                        f.case.signing.clone(),
-                        f.case.steps.clone(),
-                    )
-                };
-                key(x).cmp(&key(y))
-            });
-            a.findings.truncate(MAX_FINDINGS_PER_RULE);
-            let status = if !a.findings.is_empty() {
-                Status::Fail
-            } else if a.cases == 0 {
-                Status::Skip
-            } else {
-                Status::Pass
-            };
-            RuleResult {
-                id: rule.id.clone(),
-                title: rule.title.clone(),
-                class: rule.class,
-                source: rule.source,
-                profile: rule.profile,
-                status,
-                cases: a.cases,
-                skip_reason: (status == Status::Skip).then(|| {
-                    a.skip
-                        .unwrap_or_else(|| "no case of this rule could be run".into())
-                }),
-                baseline_reason: None,
-                findings: a.findings,
-            }
-        })
-        .collect();
-    results.sort_by_key(|r| r.class);
-    results
 }
 
 pub(crate) use super::rules::output::CreatedKey;
@@ -742,43 +592,6 @@ fn to_raw(req: &Request) -> (RawRequest, Vec<(String, String)>) {
             )
         }
     }
-}
-
-/// The command that replays a finding: a lifecycle finding's whole sequence, or the request
-/// itself (re-signed at replay time), recreating a user the run had created.
-pub(crate) fn replay_command(
-    base: Option<&str>,
-    endpoint: &str,
-    prefix: &str,
-    rule: &str,
-    case: &super::CaseRecord,
-) -> String {
-    let base = base
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("iam-contract replay --endpoint {endpoint}"));
-    if let Some(seq) = &case.sequence {
-        // Users and keys of a sequence exist only within it: replay the whole sequence.
-        return format!("{base} --rule {rule} --sequence '{seq}'");
-    }
-    let mut cmd = format!(
-        "{base} --method {} --signing {} --wire '{}'",
-        case.method,
-        case.signing.split(':').next().unwrap_or("sigv4"),
-        case.wire.replace('\'', "'\\''")
-    );
-    if case.signing.starts_with("skewed") || case.signing.starts_with("scope") {
-        cmd.push_str(&format!(" --signing-detail '{}'", case.signing));
-    }
-    // Users the run created are gone by the time anyone replays: recreate them for the replay.
-    if let Some((_, user)) = case.params.iter().find(|(k, _)| k == "UserName")
-        && user.starts_with(prefix)
-        && !["-missing", "-dup"].iter().any(|t| user.contains(t))
-        && case.action == OPERATION
-        && case.steps.is_empty()
-    {
-        cmd.push_str(&format!(" --with-user '{}'", user.replace('\'', "'\\''")));
-    }
-    cmd
 }
 
 /// A deterministic proptest runner for a seed.
