@@ -393,17 +393,7 @@ impl Executor {
                 if !user.exists {
                     return None;
                 }
-                let swapped: String = user
-                    .name
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_lowercase() {
-                            c.to_ascii_uppercase()
-                        } else {
-                            c.to_ascii_lowercase()
-                        }
-                    })
-                    .collect();
+                let swapped = swap_case(&user.name);
                 self.extra_users.push(swapped.clone());
                 p(
                     "CreateUser",
@@ -438,11 +428,7 @@ impl Executor {
                     "200"
                 };
                 let mut planned = p("CreateAccessKey", vec![], expect.into());
-                planned.sign_as = Some(Credentials {
-                    access_key_id: key.id.clone(),
-                    secret_access_key: key.secret.clone(),
-                    session_token: None,
-                });
+                planned.sign_as = Some(key.credentials());
                 planned.implicit_user = Some(self.users[key.user].name.clone());
                 planned
             }
@@ -520,11 +506,7 @@ impl Executor {
                 // answers 403 AccessDenied, which still says the key authenticated.
                 let owner = self.users[key.user].name.clone();
                 let mut planned = p("GetUser", vec![("UserName", owner)], expect.into());
-                planned.sign_as = Some(Credentials {
-                    access_key_id: key.id.clone(),
-                    secret_access_key: key.secret.clone(),
-                    session_token: None,
-                });
+                planned.sign_as = Some(key.credentials());
                 planned
             }
         })
@@ -541,34 +523,21 @@ impl Executor {
         created: Option<(String, String, Secret)>,
         create_date: Option<String>,
     ) -> Vec<(RuleId, Result<(), String>)> {
-        let mut v: Vec<(RuleId, Result<(), String>)> = Vec::new();
         let (status, code) = response
             .map(|r| (r.status, r.code.clone()))
             .unwrap_or((0, None));
-        let ok = (200..300).contains(&status);
-        // AccessDenied comes only after authentication succeeded: the key is good, its user
-        // just holds no policy that allows the action (real IAM users start with none).
-        let denied =
-            planned.sign_as.is_some() && status == 403 && code.as_deref() == Some("AccessDenied");
-        let shown = |m: &[(&str, String)]| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ")
+        let seen = Seen {
+            status,
+            ok: (200..300).contains(&status),
+            // AccessDenied comes only after authentication succeeded: the key is good, its
+            // user just holds no policy that allows the action (real IAM users start with none).
+            denied: planned.sign_as.is_some()
+                && status == 403
+                && code.as_deref() == Some("AccessDenied"),
+            code,
         };
-        let signer = planned
-            .sign_as
-            .as_ref()
-            .map(|c| format!(" (signed with {})", c.access_key_id))
-            .unwrap_or_default();
-        self.history.push(format!(
-            "{} {}{} → HTTP {status}{} (model expects {})",
-            planned.action,
-            shown(&planned.members),
-            signer,
-            code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(),
-            planned.expect
-        ));
+        self.record_history(planned, &seen);
+        let mut v: Vec<(RuleId, Result<(), String>)> = Vec::new();
         if response.is_some_and(|r| r.leaks_secret) && planned.action != "CreateAccessKey" {
             v.push((
                 RuleId::LifeSecretOnce,
@@ -577,109 +546,26 @@ impl Executor {
         } else if planned.action == "ListAccessKeys" {
             v.push((RuleId::LifeSecretOnce, Ok(())));
         }
-        let expected_rule = |rule: RuleId, holds: bool, what: &str| {
-            (rule, if holds { Ok(()) } else { Err(what.to_owned()) })
-        };
         match &planned.step {
             Step::CreateUser(u) => {
                 let s = (*u % USERS) as usize;
                 if !self.users[s].exists {
-                    self.users[s].exists = ok;
+                    self.users[s].exists = seen.ok;
                 }
             }
-            Step::CreateUserOtherCase(_) => {
-                v.push(expected_rule(
-                    RuleId::LifeFoldCase,
-                    status == 409 && code.as_deref() == Some("EntityAlreadyExists"),
-                    "409 EntityAlreadyExists for a name that differs from an existing user's only in case",
-                ));
-            }
-            Step::CreateKeyImplicit(k) if denied => {
-                // Nothing was created. The message may name the resource the service resolved
-                // the missing UserName to: the signer is right, anyone else is wrong; without
-                // one, whose key it would have been cannot be seen.
-                let signer = &self.users[self.keys[*k].user].name;
-                let resource = response
-                    .and_then(|r| r.message.as_deref())
-                    .and_then(denied_resource_user);
-                match resource {
-                    Some(user) if user.eq_ignore_ascii_case(signer) => {
-                        v.push((RuleId::LifeImplicitUser, Ok(())));
-                    }
-                    Some(user) => v.push((
-                        RuleId::LifeImplicitUser,
-                        Err(format!(
-                            "a CreateAccessKey without UserName to act on the signing user \
-                             {signer:?}; the AccessDenied names user {user:?} as its resource"
-                        )),
-                    )),
-                    None => self.unjudged.push((
-                        RuleId::LifeImplicitUser,
-                        "the target refused the signing user's own CreateAccessKey with 403 \
-                         AccessDenied (the user holds no policy that allows it) without naming \
-                         the resource, so whose key an implicit create makes could not be seen"
-                            .into(),
-                    )),
-                }
+            Step::CreateUserOtherCase(_) => v.push(holds(
+                RuleId::LifeFoldCase,
+                seen.is(409, "EntityAlreadyExists"),
+                "409 EntityAlreadyExists for a name that differs from an existing user's only in case",
+            )),
+            Step::CreateKeyImplicit(k) if seen.denied => {
+                let message = response.and_then(|r| r.message.as_deref());
+                v.extend(self.observe_denied_implicit(*k, message));
             }
             Step::CreateKey(_) | Step::CreateKeyImplicit(_)
                 if planned.expect != "404 NoSuchEntity" =>
             {
-                let s = match &planned.step {
-                    Step::CreateKey(u) => (*u % USERS) as usize,
-                    Step::CreateKeyImplicit(k) => self.keys[*k].user,
-                    _ => unreachable!("matched above"),
-                };
-                let over = self.live_keys(s) >= self.quota;
-                if over {
-                    v.push(expected_rule(
-                        RuleId::LifeQuota,
-                        status == 409 && code.as_deref() == Some("LimitExceeded"),
-                        &format!(
-                            "409 LimitExceeded: the user already holds {} keys",
-                            self.quota
-                        ),
-                    ));
-                } else if planned.implicit_user.is_some() && !ok {
-                    // Under the quota, an implicit create that fails did not go to the signer.
-                    v.push((
-                        RuleId::LifeImplicitUser,
-                        Err(format!(
-                            "200 and a key for the signing user (who holds {} of {} keys)",
-                            self.live_keys(s),
-                            self.quota
-                        )),
-                    ));
-                } else {
-                    v.push(expected_rule(
-                        RuleId::LifeQuota,
-                        ok,
-                        &format!(
-                            "200: the user holds {} of {} keys",
-                            self.live_keys(s),
-                            self.quota
-                        ),
-                    ));
-                }
-                if let Some(implicit) = &planned.implicit_user
-                    && let Some((_, user, _)) = &created
-                {
-                    v.push(expected_rule(
-                        RuleId::LifeImplicitUser,
-                        user == implicit,
-                        &format!("the key to go to the signing user {implicit:?}, not {user:?}"),
-                    ));
-                }
-                if let Some((id, _, secret)) = created {
-                    self.keys.push(Key {
-                        id,
-                        user: s,
-                        active: true,
-                        deleted: false,
-                        secret,
-                        create_date,
-                    });
-                }
+                v.extend(self.observe_create(planned, &seen, created, create_date));
             }
             Step::CreateKey(_) | Step::CreateKeyImplicit(_) => {
                 if let Some((id, _, secret)) = created {
@@ -700,73 +586,13 @@ impl Executor {
                 }
             }
             Step::ListKeys(u) => {
-                let s = (*u % USERS) as usize;
-                let listed: Vec<(String, String, Option<String>)> = response
-                    .and_then(|r| r.value.as_ref())
-                    .and_then(|v| v.get("AccessKeyMetadata"))
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .map(|k| {
-                                let f =
-                                    |n: &str| k.get(n).and_then(Value::as_str).map(str::to_owned);
-                                (
-                                    f("AccessKeyId").unwrap_or_default(),
-                                    f("Status").unwrap_or_default(),
-                                    f("CreateDate"),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let mut want: Vec<(String, String)> = self
-                    .keys
-                    .iter()
-                    .filter(|k| k.user == s && !k.deleted)
-                    .map(|k| {
-                        (
-                            k.id.clone(),
-                            if k.active { "Active" } else { "Inactive" }.to_owned(),
-                        )
-                    })
-                    .collect();
-                let mut got: Vec<(String, String)> = listed
-                    .iter()
-                    .map(|(i, st, _)| (i.clone(), st.clone()))
-                    .collect();
-                want.sort();
-                got.sort();
-                let resurrected = self
-                    .keys
-                    .iter()
-                    .filter(|k| k.deleted)
-                    .any(|k| got.iter().any(|(i, _)| *i == k.id));
-                if resurrected {
-                    v.push((
-                        RuleId::LifeUniqueIds,
-                        Err("a deleted key never to be listed again".into()),
-                    ));
-                } else {
-                    v.push(expected_rule(
-                        RuleId::LifeList,
-                        ok && want == got,
-                        &format!("ListAccessKeys to list exactly {want:?}"),
-                    ));
-                }
-                for (id, _, date) in &listed {
-                    if let Some(k) = self.keys.iter().find(|k| &k.id == id)
-                        && let (Some(a), Some(b)) = (&k.create_date, date)
-                    {
-                        v.push(expected_rule(
-                            RuleId::LifeCreateDateStable,
-                            same_instant(a, b),
-                            &format!("CreateDate of {id} to stay {a:?}, listed as {b:?}"),
-                        ));
-                    }
-                }
+                let value = response.and_then(|r| r.value.as_ref());
+                v.extend(self.observe_list((*u % USERS) as usize, &seen, value));
             }
             Step::UpdateKey(k, active) => {
-                if ok && let Some(key) = self.keys.get_mut(*k) {
+                if seen.ok
+                    && let Some(key) = self.keys.get_mut(*k)
+                {
                     key.active = *active;
                 } else {
                     v.push((
@@ -775,73 +601,334 @@ impl Executor {
                     ));
                 }
             }
-            Step::DeleteKey(k) => {
-                let was_deleted = self.keys.get(*k).is_some_and(|key| key.deleted);
-                if was_deleted {
-                    v.push(expected_rule(
-                        RuleId::LifeUniqueIds,
-                        status == 404,
-                        "404 NoSuchEntity for a key deleted before",
-                    ));
-                } else if ok {
-                    if let Some(key) = self.keys.get_mut(*k) {
-                        key.deleted = true;
-                    }
-                } else {
-                    v.push((
-                        RuleId::LifeList,
-                        Err("200 for DeleteAccessKey on a live key".into()),
-                    ));
-                }
+            Step::DeleteKey(k) => v.extend(self.observe_delete_key(*k, &seen)),
+            Step::DeleteUser(u) => v.extend(self.observe_delete_user((*u % USERS) as usize, &seen)),
+            Step::AuthWith(k) => v.extend(self.observe_auth(*k, &seen)),
+        }
+        v
+    }
+
+    /// Adds the step's line to the history a finding shows.
+    fn record_history(&mut self, planned: &Planned, seen: &Seen) {
+        let shown = planned
+            .members
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let signer = planned
+            .sign_as
+            .as_ref()
+            .map(|c| format!(" (signed with {})", c.access_key_id))
+            .unwrap_or_default();
+        self.history.push(format!(
+            "{} {shown}{signer} → HTTP {}{} (model expects {})",
+            planned.action,
+            seen.status,
+            seen.code
+                .as_deref()
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default(),
+            planned.expect
+        ));
+    }
+
+    /// A CreateAccessKey without UserName, signed with key `k`, refused with AccessDenied:
+    /// nothing was created. The message may name the resource the service resolved the missing
+    /// UserName to: the signer is right, anyone else is wrong; without one, whose key it would
+    /// have been cannot be seen.
+    fn observe_denied_implicit(
+        &mut self,
+        k: usize,
+        message: Option<&str>,
+    ) -> Vec<(RuleId, Result<(), String>)> {
+        let signer = &self.users[self.keys[k].user].name;
+        match message.and_then(denied_resource_user) {
+            Some(user) if user.eq_ignore_ascii_case(signer) => {
+                vec![(RuleId::LifeImplicitUser, Ok(()))]
             }
-            Step::DeleteUser(u) => {
-                let s = (*u % USERS) as usize;
-                if self.live_keys(s) > 0 {
-                    v.push(expected_rule(
-                        RuleId::LifeDeleteConflict,
-                        status == 409 && code.as_deref() == Some("DeleteConflict"),
-                        "409 DeleteConflict: the user still holds keys",
-                    ));
-                    if ok {
-                        // The service deleted the user and its keys anyway; follow it.
-                        self.users[s].exists = false;
-                        for key in self.keys.iter_mut().filter(|k| k.user == s) {
-                            key.deleted = true;
-                        }
-                    }
-                } else if ok {
-                    self.users[s].exists = false;
-                }
+            Some(user) => vec![(
+                RuleId::LifeImplicitUser,
+                Err(format!(
+                    "a CreateAccessKey without UserName to act on the signing user \
+                     {signer:?}; the AccessDenied names user {user:?} as its resource"
+                )),
+            )],
+            None => {
+                self.unjudged.push((
+                    RuleId::LifeImplicitUser,
+                    "the target refused the signing user's own CreateAccessKey with 403 \
+                     AccessDenied (the user holds no policy that allows it) without naming \
+                     the resource, so whose key an implicit create makes could not be seen"
+                        .into(),
+                ));
+                Vec::new()
             }
-            Step::AuthWith(k) => {
-                if let Some(key) = self.keys.get(*k) {
-                    if key.active && !key.deleted {
-                        v.push(expected_rule(
-                            RuleId::LifeKeyAuth,
-                            ok || denied,
-                            "200 (or 403 AccessDenied, which also means the key authenticated) \
-                             for a request signed with an Active key",
-                        ));
-                    } else {
-                        v.push(expected_rule(
-                            RuleId::LifeKeyAuth,
-                            status == 403 && !denied,
-                            &format!(
-                                "403 InvalidClientTokenId for a request signed with {} key \
-                                 (AccessDenied would mean the key still authenticates)",
-                                if key.deleted {
-                                    "a deleted"
-                                } else {
-                                    "an Inactive"
-                                }
-                            ),
-                        ));
-                    }
-                }
+        }
+    }
+
+    /// A CreateAccessKey for a user that exists: the quota, and for an implicit create that the
+    /// key went to the signer. Remembers the key it created.
+    fn observe_create(
+        &mut self,
+        planned: &Planned,
+        seen: &Seen,
+        created: Option<(String, String, Secret)>,
+        create_date: Option<String>,
+    ) -> Vec<(RuleId, Result<(), String>)> {
+        let mut v = Vec::new();
+        let s = match &planned.step {
+            Step::CreateKey(u) => (*u % USERS) as usize,
+            Step::CreateKeyImplicit(k) => self.keys[*k].user,
+            _ => unreachable!("only create steps come here"),
+        };
+        if self.live_keys(s) >= self.quota {
+            v.push(holds(
+                RuleId::LifeQuota,
+                seen.is(409, "LimitExceeded"),
+                &format!(
+                    "409 LimitExceeded: the user already holds {} keys",
+                    self.quota
+                ),
+            ));
+        } else if planned.implicit_user.is_some() && !seen.ok {
+            // Under the quota, an implicit create that fails did not go to the signer.
+            v.push((
+                RuleId::LifeImplicitUser,
+                Err(format!(
+                    "200 and a key for the signing user (who holds {} of {} keys)",
+                    self.live_keys(s),
+                    self.quota
+                )),
+            ));
+        } else {
+            v.push(holds(
+                RuleId::LifeQuota,
+                seen.ok,
+                &format!(
+                    "200: the user holds {} of {} keys",
+                    self.live_keys(s),
+                    self.quota
+                ),
+            ));
+        }
+        if let Some(implicit) = &planned.implicit_user
+            && let Some((_, user, _)) = &created
+        {
+            v.push(holds(
+                RuleId::LifeImplicitUser,
+                user == implicit,
+                &format!("the key to go to the signing user {implicit:?}, not {user:?}"),
+            ));
+        }
+        if let Some((id, _, secret)) = created {
+            self.keys.push(Key {
+                id,
+                user: s,
+                active: true,
+                deleted: false,
+                secret,
+                create_date,
+            });
+        }
+        v
+    }
+
+    /// A listing of user slot `s`: exactly the model's live keys with their status, no deleted
+    /// key ever again, and each key's CreateDate as it was at creation.
+    fn observe_list(
+        &self,
+        s: usize,
+        seen: &Seen,
+        value: Option<&Value>,
+    ) -> Vec<(RuleId, Result<(), String>)> {
+        let mut v = Vec::new();
+        let listed = listed_keys(value);
+        let mut want: Vec<(String, String)> = self
+            .keys
+            .iter()
+            .filter(|k| k.user == s && !k.deleted)
+            .map(|k| {
+                (
+                    k.id.clone(),
+                    if k.active { "Active" } else { "Inactive" }.to_owned(),
+                )
+            })
+            .collect();
+        let mut got: Vec<(String, String)> = listed
+            .iter()
+            .map(|(i, st, _)| (i.clone(), st.clone()))
+            .collect();
+        want.sort();
+        got.sort();
+        let resurrected = self
+            .keys
+            .iter()
+            .filter(|k| k.deleted)
+            .any(|k| got.iter().any(|(i, _)| *i == k.id));
+        if resurrected {
+            v.push((
+                RuleId::LifeUniqueIds,
+                Err("a deleted key never to be listed again".into()),
+            ));
+        } else {
+            v.push(holds(
+                RuleId::LifeList,
+                seen.ok && want == got,
+                &format!("ListAccessKeys to list exactly {want:?}"),
+            ));
+        }
+        for (id, _, date) in &listed {
+            if let Some(k) = self.keys.iter().find(|k| &k.id == id)
+                && let (Some(a), Some(b)) = (&k.create_date, date)
+            {
+                v.push(holds(
+                    RuleId::LifeCreateDateStable,
+                    same_instant(a, b),
+                    &format!("CreateDate of {id} to stay {a:?}, listed as {b:?}"),
+                ));
             }
         }
         v
     }
+
+    /// DeleteAccessKey of key `k`: a key deleted before stays deleted (404).
+    fn observe_delete_key(&mut self, k: usize, seen: &Seen) -> Vec<(RuleId, Result<(), String>)> {
+        let was_deleted = self.keys.get(k).is_some_and(|key| key.deleted);
+        if was_deleted {
+            return vec![holds(
+                RuleId::LifeUniqueIds,
+                seen.status == 404,
+                "404 NoSuchEntity for a key deleted before",
+            )];
+        }
+        if seen.ok {
+            if let Some(key) = self.keys.get_mut(k) {
+                key.deleted = true;
+            }
+            return Vec::new();
+        }
+        vec![(
+            RuleId::LifeList,
+            Err("200 for DeleteAccessKey on a live key".into()),
+        )]
+    }
+
+    /// DeleteUser of slot `s`: refused with DeleteConflict while the user holds keys.
+    fn observe_delete_user(&mut self, s: usize, seen: &Seen) -> Vec<(RuleId, Result<(), String>)> {
+        let mut v = Vec::new();
+        if self.live_keys(s) > 0 {
+            v.push(holds(
+                RuleId::LifeDeleteConflict,
+                seen.is(409, "DeleteConflict"),
+                "409 DeleteConflict: the user still holds keys",
+            ));
+            if seen.ok {
+                // The service deleted the user and its keys anyway; follow it.
+                self.users[s].exists = false;
+                for key in self.keys.iter_mut().filter(|k| k.user == s) {
+                    key.deleted = true;
+                }
+            }
+        } else if seen.ok {
+            self.users[s].exists = false;
+        }
+        v
+    }
+
+    /// A request signed with key `k`: an Active key authenticates, an Inactive or deleted one
+    /// does not.
+    fn observe_auth(&self, k: usize, seen: &Seen) -> Vec<(RuleId, Result<(), String>)> {
+        let Some(key) = self.keys.get(k) else {
+            return Vec::new();
+        };
+        if key.active && !key.deleted {
+            return vec![holds(
+                RuleId::LifeKeyAuth,
+                seen.ok || seen.denied,
+                "200 (or 403 AccessDenied, which also means the key authenticated) \
+                 for a request signed with an Active key",
+            )];
+        }
+        vec![holds(
+            RuleId::LifeKeyAuth,
+            seen.status == 403 && !seen.denied,
+            &format!(
+                "403 InvalidClientTokenId for a request signed with {} key \
+                 (AccessDenied would mean the key still authenticates)",
+                if key.deleted {
+                    "a deleted"
+                } else {
+                    "an Inactive"
+                }
+            ),
+        )]
+    }
+}
+
+/// Every ASCII letter in the other case (`Icx-seq0` → `iCX-SEQ0`).
+fn swap_case(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+impl Key {
+    /// Credentials that sign with this key.
+    fn credentials(&self) -> Credentials {
+        Credentials {
+            access_key_id: self.id.clone(),
+            secret_access_key: self.secret.clone(),
+            session_token: None,
+        }
+    }
+}
+
+/// What came back for a step, as the judgements need it.
+struct Seen {
+    status: u16,
+    code: Option<String>,
+    /// A 2xx.
+    ok: bool,
+    /// 403 AccessDenied for a request signed with a key of the run: the key authenticated.
+    denied: bool,
+}
+
+impl Seen {
+    fn is(&self, status: u16, code: &str) -> bool {
+        self.status == status && self.code.as_deref() == Some(code)
+    }
+}
+
+/// A verdict: `Ok` when the invariant holds, otherwise what was expected.
+fn holds(rule: RuleId, holds: bool, what: &str) -> (RuleId, Result<(), String>) {
+    (rule, if holds { Ok(()) } else { Err(what.to_owned()) })
+}
+
+/// The keys a ListAccessKeys value lists: (id, status, CreateDate).
+fn listed_keys(value: Option<&Value>) -> Vec<(String, String, Option<String>)> {
+    value
+        .and_then(|v| v.get("AccessKeyMetadata"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|k| {
+                    let f = |n: &str| k.get(n).and_then(Value::as_str).map(str::to_owned);
+                    (
+                        f("AccessKeyId").unwrap_or_default(),
+                        f("Status").unwrap_or_default(),
+                        f("CreateDate"),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The user an AccessDenied message names as its resource: AWS words it `... on resource: user
