@@ -8,6 +8,7 @@
 
 mod baseline;
 mod catalogue;
+mod fingerprint;
 pub mod judge;
 pub mod lifecycle;
 
@@ -20,8 +21,11 @@ mod run;
 
 #[cfg(feature = "net")]
 pub use api::{assert_conforms, check_endpoint, check_endpoint_blocking};
-pub use baseline::{Baseline, BaselineEntry, BaselineError, apply_baseline};
+pub use baseline::{
+    Baseline, BaselineEntry, BaselineError, BaselineOutcome, apply_baseline, apply_baseline_on,
+};
 pub use catalogue::{RuleId, catalogue};
+pub use fingerprint::{assign_fingerprints, fingerprint, fingerprint_input, normalise};
 #[cfg(feature = "net")]
 pub use ledger::{Ledger, LedgerEntry, cleanup_ledger};
 #[cfg(feature = "net")]
@@ -236,6 +240,10 @@ pub struct Finding {
     pub expected: String,
     /// A command that sends the same request again (re-signed at replay time).
     pub replay: String,
+    /// The finding's stable fingerprint (`assign_fingerprints`): the same across runs with the
+    /// same seed and across targets. Empty until assigned.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
 }
 
 /// A rule's outcome in a run.

@@ -418,6 +418,7 @@ impl<'a> Ctx<'a> {
             observed: ex.observed(),
             expected: expected.into(),
             replay: self.replay_command(rule, &ex.case),
+            fingerprint: String::new(),
         };
         let mut acc = self.acc.lock().unwrap_or_else(|p| p.into_inner());
         let a = acc.entry(rule.to_owned()).or_default();
