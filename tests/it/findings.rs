@@ -524,7 +524,7 @@ fn reproductions_fail_on_the_fault_and_pass_without_it() {
 fn the_tripwire_refuses_a_reproduction_holding_a_secret() {
     let rt = rt();
     let (mut report, mut secrets) =
-        check_emulator(&rt, &[Fault::SkipPatternCheck], &["input.user-name.length-min"], "trip");
+        check_emulator(&rt, &[Fault::SkipPatternCheck], &["input.user-name.pattern"], "trip");
     // A finding whose expected text quotes a secret (as a broken judge might).
     let secret = Secret::new("s3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tABCD");
     secrets.push(secret.clone());
