@@ -230,8 +230,7 @@ pub fn apply_baseline_on(
                     }
                 }
                 let all_named = !r.findings.is_empty()
-                    && r
-                        .findings
+                    && r.findings
                         .iter()
                         .all(|f| named.contains(&f.fingerprint.as_str()));
                 if all_named {

@@ -25,7 +25,8 @@ static RUN_PREFIX: LazyLock<regex::Regex> = LazyLock::new(|| {
 /// A boundary value of the input-validation class: the first four characters of the run prefix
 /// (`icx` and one hex digit) with one character put in after `ic` (`ic%00x6`).
 static BOUNDARY: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"\bic((?:%[0-9A-Fa-f]{2})+|[^&%])x[0-9a-f]\b").expect("a valid regular expression")
+    regex::Regex::new(r"\bic((?:%[0-9A-Fa-f]{2})+|[^&%])x[0-9a-f]\b")
+        .expect("a valid regular expression")
 });
 static COUNTER: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"(\[run\]-[A-Za-z]+)[0-9]+").expect("a valid regular expression")
@@ -121,8 +122,14 @@ mod tests {
         let long_a = case("UserName=icx0123abcdicx0123", "sigv4");
         let long_b = case("UserName=icx99999999icx9999", "sigv4");
         assert_eq!(fingerprint("r", &long_a), fingerprint("r", &long_b));
-        let upd_a = case("Action=UpdateAccessKey&AccessKeyId=AKIAAAAA&Status=Inactive", "sigv4");
-        let upd_b = case("Action=UpdateAccessKey&AccessKeyId=AKIABBBB&Status=Inactive", "sigv4");
+        let upd_a = case(
+            "Action=UpdateAccessKey&AccessKeyId=AKIAAAAA&Status=Inactive",
+            "sigv4",
+        );
+        let upd_b = case(
+            "Action=UpdateAccessKey&AccessKeyId=AKIABBBB&Status=Inactive",
+            "sigv4",
+        );
         assert_eq!(fingerprint("r", &upd_a), fingerprint("r", &upd_b));
         // A boundary value built from the prefix's first four characters.
         assert_eq!(
@@ -138,7 +145,10 @@ mod tests {
 
     #[test]
     fn what_the_case_is_does_count() {
-        let base = case("Action=CreateAccessKey&UserName=icx0123abcd-missing1", "sigv4");
+        let base = case(
+            "Action=CreateAccessKey&UserName=icx0123abcd-missing1",
+            "sigv4",
+        );
         let fp = fingerprint("r", &base);
         assert_eq!(fp.len(), FINGERPRINT_HEX);
         assert_ne!(fp, fingerprint("other.rule", &base));
@@ -150,7 +160,10 @@ mod tests {
             fp,
             fingerprint(
                 "r",
-                &case("Action=CreateAccessKey&UserName=icx0123abcd-missing1", "unsigned")
+                &case(
+                    "Action=CreateAccessKey&UserName=icx0123abcd-missing1",
+                    "unsigned"
+                )
             )
         );
         let mut get = base.clone();

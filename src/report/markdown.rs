@@ -157,7 +157,11 @@ fn finding(out: &mut String, f: &Finding) {
     out.push_str("\nReplay:\n\n");
     fenced(out, "sh", &escape_text(&f.replay));
     if !f.fingerprint.is_empty() {
-        let _ = writeln!(out, "\nFingerprint: {}", code_span(&escape_text(&f.fingerprint)));
+        let _ = writeln!(
+            out,
+            "\nFingerprint: {}",
+            code_span(&escape_text(&f.fingerprint))
+        );
     }
 }
 

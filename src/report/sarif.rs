@@ -72,7 +72,8 @@ pub fn to_sarif(report: &Report) -> String {
             "results": results,
         }],
     });
-    serde_json::to_string_pretty(&sarif).unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string())
+    serde_json::to_string_pretty(&sarif)
+        .unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string())
 }
 
 /// The file a rule's source lives in, as the location of its results.
@@ -135,7 +136,11 @@ fn observed_words(f: &Finding) -> String {
     if o.status == 0 {
         return format!(
             "no response ({})",
-            escape_text(o.transport_error.as_deref().unwrap_or("unknown transport error"))
+            escape_text(
+                o.transport_error
+                    .as_deref()
+                    .unwrap_or("unknown transport error")
+            )
         );
     }
     match &o.code {

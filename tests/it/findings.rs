@@ -184,7 +184,10 @@ fn sarif_validates_against_the_official_schema() {
     let rt = rt();
     let (mut report, _) = check_emulator(&rt, FAULTS, &[], "sarif");
     // A baselined rule becomes a suppressed warning, a stale entry a result of its own.
-    let known: Vec<String> = catalogue(Model::embedded()).into_iter().map(|r| r.id).collect();
+    let known: Vec<String> = catalogue(Model::embedded())
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     let b = Baseline::parse(
         "b.toml",
         "[[expected]]\nrule = \"auth.unsigned-refused\"\nreason = \"accepted\"\n\
@@ -205,13 +208,25 @@ fn sarif_validates_against_the_official_schema() {
         .filter(|r| matches!(r.status, Status::Fail | Status::ExpectedFail))
         .map(|r| r.findings.len())
         .sum();
-    assert_eq!(results.len(), findings + 1, "one per finding, one stale entry");
+    assert_eq!(
+        results.len(),
+        findings + 1,
+        "one per finding, one stale entry"
+    );
     assert!(results.iter().any(|r| r["level"] == "warning"
         && r["suppressions"][0]["justification"] == "accepted"));
-    assert!(results.iter().any(|r| r["level"] == "error"
-        && r["partialFingerprints"]["iamContract/v1"].as_str().is_some_and(|f| f.len() == 16)));
+    assert!(results.iter().any(|r| {
+        r["level"] == "error"
+            && r["partialFingerprints"]["iamContract/v1"]
+                .as_str()
+                .is_some_and(|f| f.len() == 16)
+    }));
     let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
-    assert!(rules.iter().all(|r| r["help"]["text"].as_str().is_some_and(|t| t.contains("Source: "))));
+    assert!(rules.iter().all(|r| {
+        r["help"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Source: "))
+    }));
     // The validation can fail: a result without its message breaks the schema.
     let mut broken = v.clone();
     broken["runs"][0]["results"][0]
@@ -236,10 +251,19 @@ fn a_fingerprint_scoped_entry_expects_only_its_finding() {
         .find(|r| r.id == "input.user-name.pattern")
         .unwrap();
     assert!(rule.findings.len() >= 2, "{:?}", rule.findings.len());
-    let fps: Vec<String> = rule.findings.iter().map(|f| f.fingerprint.clone()).collect();
-    let known: Vec<String> = catalogue(Model::embedded()).into_iter().map(|r| r.id).collect();
+    let fps: Vec<String> = rule
+        .findings
+        .iter()
+        .map(|f| f.fingerprint.clone())
+        .collect();
+    let known: Vec<String> = catalogue(Model::embedded())
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     let entry = |fp: &str| {
-        format!("[[expected]]\nrule = \"input.user-name.pattern\"\nfingerprint = \"{fp}\"\nreason = \"accepted\"\n")
+        format!(
+            "[[expected]]\nrule = \"input.user-name.pattern\"\nfingerprint = \"{fp}\"\nreason = \"accepted\"\n"
+        )
     };
     let today = time::macros::date!(2026 - 06 - 01);
     let status_with = |text: &str| {
@@ -337,7 +361,17 @@ fn replay_says_fixed_fails_or_flaky() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("fixed: held 3 of 3 time(s)"), "{out}");
     assert_eq!(out.matches("< HTTP 200").count(), 3, "{out}");
-    let (code, out) = replay(&[&["--fault", "unknown-action-500", "--times", "2", "--wire", "Action=Nope&Version=2010-05-08"][..]].concat());
+    let (code, out) = replay(
+        &[&[
+            "--fault",
+            "unknown-action-500",
+            "--times",
+            "2",
+            "--wire",
+            "Action=Nope&Version=2010-05-08",
+        ][..]]
+        .concat(),
+    );
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("fails: held 0 of 2 time(s)"), "{out}");
     // About one request in three answers 500: over 30 attempts both verdicts occur (all 30
@@ -347,16 +381,29 @@ fn replay_says_fixed_fails_or_flaky() {
     assert!(out.contains("flaky: held "), "{out}");
     // --rule narrows what counts: the 500s are not an envelope problem.
     let (code, out) = replay(
-        &[&["--fault", "unknown-action-500", "--times", "2", "--rule", "output.request-id", "--wire", "Action=Nope&Version=2010-05-08"][..]].concat(),
+        &[&[
+            "--fault",
+            "unknown-action-500",
+            "--times",
+            "2",
+            "--rule",
+            "output.request-id",
+            "--wire",
+            "Action=Nope&Version=2010-05-08",
+        ][..]]
+        .concat(),
     );
     assert_eq!(code, Some(0), "{out}");
 }
 
 /// An interpreter for repro.py: one with botocore (moto's virtualenv has it), else none.
 fn botocore_python() -> Option<String> {
-    let venv = std::env::var("IAM_CONTRACT_VENV_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/iam-contract/venvs")
-    });
+    let venv = std::env::var("IAM_CONTRACT_VENV_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/iam-contract/venvs")
+        });
     let candidates = [
         venv.join("moto/bin/python").display().to_string(),
         "python3".to_owned(),
@@ -432,7 +479,9 @@ fn expect_scripts(
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((script, py)) = jobs.get(i) else { break };
+                    let Some((script, py)) = jobs.get(i) else {
+                        break;
+                    };
                     let (code, out) = run_script(script, *py, endpoint, creds);
                     if code != Some(want) {
                         failures.lock().unwrap().push(format!(
@@ -493,7 +542,13 @@ fn reproductions_fail_on_the_fault_and_pass_without_it() {
     // No secret of the run (its credentials, every key it created) in any file.
     let leaks = tripwire_over(&dir, secrets);
     assert!(leaks.is_empty(), "{leaks:?}");
-    for kind in ["lifecycle.user-names-fold-case", "lifecycle.delete-user-with-keys-conflicts", "auth.unsigned-refused", "output.status-active", "protocol.unknown-action"] {
+    for kind in [
+        "lifecycle.user-names-fold-case",
+        "lifecycle.delete-user-with-keys-conflicts",
+        "auth.unsigned-refused",
+        "output.status-active",
+        "protocol.unknown-action",
+    ] {
         assert!(
             std::fs::read_dir(&dir)
                 .unwrap()
@@ -507,15 +562,28 @@ fn reproductions_fail_on_the_fault_and_pass_without_it() {
         eprintln!("note: no python with botocore, so repro.py is not run here (repro.sh is)");
     }
     let faulty = rt.block_on(emulator::start(with_faults(FAULTS))).unwrap();
-    let fixed = rt.block_on(emulator::start(emulator::Config::default())).unwrap();
+    let fixed = rt
+        .block_on(emulator::start(emulator::Config::default()))
+        .unwrap();
     let creds = example_creds();
     let mut failures = expect_scripts(&dir, python.as_deref(), faulty.url(), &creds, 1);
-    failures.extend(expect_scripts(&dir, python.as_deref(), fixed.url(), &creds, 0));
+    failures.extend(expect_scripts(
+        &dir,
+        python.as_deref(),
+        fixed.url(),
+        &creds,
+        0,
+    ));
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // Nothing is left behind on either endpoint: only the bootstrap user.
     for emu in [&faulty, &fixed] {
         let inv = emu.emulator().inventory();
-        assert_eq!(inv.users.len(), 1, "{:?}", inv.users.iter().map(|u| &u.name).collect::<Vec<_>>());
+        assert_eq!(
+            inv.users.len(),
+            1,
+            "{:?}",
+            inv.users.iter().map(|u| &u.name).collect::<Vec<_>>()
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -523,8 +591,12 @@ fn reproductions_fail_on_the_fault_and_pass_without_it() {
 #[test]
 fn the_tripwire_refuses_a_reproduction_holding_a_secret() {
     let rt = rt();
-    let (mut report, mut secrets) =
-        check_emulator(&rt, &[Fault::SkipPatternCheck], &["input.user-name.pattern"], "trip");
+    let (mut report, mut secrets) = check_emulator(
+        &rt,
+        &[Fault::SkipPatternCheck],
+        &["input.user-name.pattern"],
+        "trip",
+    );
     // A finding whose expected text quotes a secret (as a broken judge might).
     let secret = Secret::new("s3cr3tS3cr3tS3cr3tS3cr3tS3cr3tS3cr3tABCD");
     secrets.push(secret.clone());
@@ -587,7 +659,10 @@ fn moto_findings_reproduce_outside_the_harness() {
         return;
     }
     let python = botocore_python().expect("moto's virtualenv has botocore");
-    let known: Vec<String> = catalogue(Model::embedded()).into_iter().map(|r| r.id).collect();
+    let known: Vec<String> = catalogue(Model::embedded())
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     let baseline = Baseline::load(&tdir.join("baseline.toml"), &known).expect("baseline");
     let rt = rt();
     let scratch_dir = scratch("moto-repro");
@@ -610,9 +685,18 @@ fn moto_findings_reproduce_outside_the_harness() {
     };
     let (mut report, secrets) = run("moto-a");
     let (again, _) = run("moto-b");
-    assert_eq!(fingerprints(&report), fingerprints(&again), "same seed, same fingerprints");
+    assert_eq!(
+        fingerprints(&report),
+        fingerprints(&again),
+        "same seed, same fingerprints"
+    );
     // Across targets: the emulator with the matching fault breaks case folding the same way.
-    let (emu, _) = check_emulator(&rt, &[Fault::CaseSensitiveNames], &["lifecycle.user-names-fold-case"], "x");
+    let (emu, _) = check_emulator(
+        &rt,
+        &[Fault::CaseSensitiveNames],
+        &["lifecycle.user-names-fold-case"],
+        "x",
+    );
     let fold = |r: &Report| {
         fingerprints(r)
             .into_iter()
@@ -622,7 +706,11 @@ fn moto_findings_reproduce_outside_the_harness() {
     assert!(!fold(&emu).is_empty());
     assert_eq!(fold(&report), fold(&emu));
 
-    apply_baseline_on(&mut report, &baseline, time::OffsetDateTime::now_utc().date());
+    apply_baseline_on(
+        &mut report,
+        &baseline,
+        time::OffsetDateTime::now_utc().date(),
+    );
     if let Some(schema) = sarif_schema() {
         let errors = sarif_errors(&schema, &iam_contract::report::to_sarif(&report));
         assert!(errors.is_empty(), "{errors:#?}");
@@ -649,7 +737,13 @@ fn moto_findings_reproduce_outside_the_harness() {
     let mut failures = expect_scripts(&dir, Some(&python), &service.url, &moto_creds, 1);
     failures.extend(expect_scripts(&dir, None, &service.url, &moto_creds, 1));
     let serve = Serve::start();
-    failures.extend(expect_scripts(&dir, Some(&python), &serve.1, &example_creds(), 0));
+    failures.extend(expect_scripts(
+        &dir,
+        Some(&python),
+        &serve.1,
+        &example_creds(),
+        0,
+    ));
     failures.extend(expect_scripts(&dir, None, &serve.1, &example_creds(), 0));
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     drop(serve);

@@ -342,7 +342,7 @@ judge_sequence() {
                 call CreateUser UserName "$swapped"
                 code="$(text_of Code)"
                 judge lifecycle.user-names-fold-case "$([ "$STATUS" = 409 ] && [ "$code" = EntityAlreadyExists ] && echo 1 || echo 0)" \
-                    "409 EntityAlreadyExists for a name that differs from an existing user's only in case" "HTTP $STATUS $code" ;;
+                    "409 EntityAlreadyExists for a name that differs from an existing user's only in case" "HTTP $STATUS${code:+ $code}" ;;
             CreateKey | CreateKeyImplicit)
                 local implicit="" exists
                 if [ "$kind" = CreateKey ]; then
@@ -363,11 +363,11 @@ judge_sequence() {
                     fi
                 elif [ "$exists" = 1 ]; then
                     if [ "$(live "$u")" -ge 2 ]; then
-                        judge lifecycle.quota-counts-inactive "$([ "$STATUS" = 409 ] && [ "$code" = LimitExceeded ] && echo 1 || echo 0)" "409 LimitExceeded: the user already holds 2 keys" "HTTP $STATUS $code"
+                        judge lifecycle.quota-counts-inactive "$([ "$STATUS" = 409 ] && [ "$code" = LimitExceeded ] && echo 1 || echo 0)" "409 LimitExceeded: the user already holds 2 keys" "HTTP $STATUS${code:+ $code}"
                     elif [ -n "$implicit" ] && [ "$STATUS" != 200 ]; then
-                        judge lifecycle.implicit-user-is-signer 0 "200 and a key for the signing user" "HTTP $STATUS $code"
+                        judge lifecycle.implicit-user-is-signer 0 "200 and a key for the signing user" "HTTP $STATUS${code:+ $code}"
                     else
-                        judge lifecycle.quota-counts-inactive "$([ "$STATUS" = 200 ] && echo 1 || echo 0)" "200: the user holds $(live "$u") of 2 keys" "HTTP $STATUS $code"
+                        judge lifecycle.quota-counts-inactive "$([ "$STATUS" = 200 ] && echo 1 || echo 0)" "200: the user holds $(live "$u") of 2 keys" "HTTP $STATUS${code:+ $code}"
                     fi
                 fi
                 local id; id="$(text_of AccessKeyId)"
@@ -425,7 +425,7 @@ judge_sequence() {
                 call DeleteUser UserName "${U_NAME[$u]}"
                 code="$(text_of Code)"
                 if [ "$(live "$u")" -gt 0 ]; then
-                    judge lifecycle.delete-user-with-keys-conflicts "$([ "$STATUS" = 409 ] && [ "$code" = DeleteConflict ] && echo 1 || echo 0)" "409 DeleteConflict: the user still holds keys" "HTTP $STATUS $code"
+                    judge lifecycle.delete-user-with-keys-conflicts "$([ "$STATUS" = 409 ] && [ "$code" = DeleteConflict ] && echo 1 || echo 0)" "409 DeleteConflict: the user still holds keys" "HTTP $STATUS${code:+ $code}"
                     if [ "$STATUS" = 200 ]; then U_EXISTS[$u]=0; for i in "${!K_ID[@]}"; do [ "${K_USER[$i]}" = "$u" ] && K_DELETED[$i]=1; done; fi
                 elif [ "$STATUS" = 200 ]; then U_EXISTS[$u]=0; fi ;;
             AuthWith)
@@ -433,9 +433,9 @@ judge_sequence() {
                 call GetUser UserName "${U_NAME[${K_USER[$k]}]}"
                 code="$(text_of Code)"
                 if [ "${K_ACTIVE[$k]}" = 1 ] && [ "${K_DELETED[$k]}" = 0 ]; then
-                    judge lifecycle.key-status-governs-auth "$({ [ "$STATUS" = 200 ] || { [ "$STATUS" = 403 ] && [ "$code" = AccessDenied ]; }; } && echo 1 || echo 0)" "200 (or 403 AccessDenied) for a request signed with an Active key" "HTTP $STATUS $code"
+                    judge lifecycle.key-status-governs-auth "$({ [ "$STATUS" = 200 ] || { [ "$STATUS" = 403 ] && [ "$code" = AccessDenied ]; }; } && echo 1 || echo 0)" "200 (or 403 AccessDenied) for a request signed with an Active key" "HTTP $STATUS${code:+ $code}"
                 else
-                    judge lifecycle.key-status-governs-auth "$([ "$STATUS" = 403 ] && [ "$code" != AccessDenied ] && echo 1 || echo 0)" "403 InvalidClientTokenId for a request signed with a deleted or Inactive key" "HTTP $STATUS $code"
+                    judge lifecycle.key-status-governs-auth "$([ "$STATUS" = 403 ] && [ "$code" != AccessDenied ] && echo 1 || echo 0)" "403 InvalidClientTokenId for a request signed with a deleted or Inactive key" "HTTP $STATUS${code:+ $code}"
                 fi ;;
             *) cannot_judge "unknown step $step" ;;
         esac
