@@ -246,3 +246,77 @@ pub fn apply_baseline_on(
     report.recount();
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{Profile, RuleClass, RuleResult, Source, Summary, TargetInfo};
+    use time::macros::date;
+
+    fn report(status: Status) -> Report {
+        Report {
+            tool: "t".into(),
+            target: TargetInfo {
+                endpoint: "http://127.0.0.1:1/".into(),
+                name: "t".into(),
+                profile: Profile::Model,
+            },
+            summary: Summary::default(),
+            rules: vec![RuleResult {
+                id: "r".into(),
+                title: "r".into(),
+                class: RuleClass::Protocol,
+                source: Source::Model,
+                profile: Profile::Model,
+                status,
+                cases: 1,
+                skip_reason: None,
+                baseline_reason: None,
+                findings: vec![],
+            }],
+        }
+    }
+
+    fn baseline(expires: &str) -> Baseline {
+        Baseline::parse(
+            "b.toml",
+            &format!("[[expected]]\nrule = \"r\"\nexpires = \"{expires}\"\nreason = \"why\"\n"),
+            &["r".to_owned()],
+        )
+        .expect("parses")
+    }
+
+    #[test]
+    fn an_entry_applies_through_its_expiry_date_and_not_a_day_longer() {
+        let b = baseline("2027-03-31");
+        let mut on_the_day = report(Status::Fail);
+        let outcome = apply_baseline_on(&mut on_the_day, &b, date!(2027 - 03 - 31));
+        assert!(outcome.expired.is_empty());
+        assert_eq!(on_the_day.rules[0].status, Status::ExpectedFail);
+        let mut after = report(Status::Fail);
+        let outcome = apply_baseline_on(&mut after, &b, date!(2027 - 04 - 01));
+        assert_eq!(after.rules[0].status, Status::Fail);
+        assert_eq!(
+            outcome.expired,
+            vec!["baseline entry for rule r expired on 2027-03-31: why".to_owned()]
+        );
+        // An expired entry fails the run even when its rule now passes.
+        let mut passing = report(Status::Pass);
+        let outcome = apply_baseline_on(&mut passing, &b, date!(2028 - 01 - 01));
+        assert_eq!(outcome.expired.len(), 1);
+    }
+
+    #[test]
+    fn bad_dates_and_fingerprints_are_refused() {
+        for (field, value, want) in [
+            ("expires", "31.03.2027", "YYYY-MM-DD"),
+            ("expires", "2027-02-30", "YYYY-MM-DD"),
+            ("fingerprint", "xyz", "16 hex digits"),
+        ] {
+            let text =
+                format!("[[expected]]\nrule = \"r\"\n{field} = \"{value}\"\nreason = \"why\"\n");
+            let err = Baseline::parse("b.toml", &text, &["r".to_owned()]).expect_err(value);
+            assert!(err.to_string().contains(want), "{err}");
+        }
+    }
+}
