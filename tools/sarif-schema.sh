@@ -10,6 +10,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dir="$(iam_contract_venv_dir)/sarif-schema"
 schema="$dir/sarif-schema-2.1.0.json"
 sha=c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e
+mkdir -p "$dir"
+# Two tests may ask at once: they take turns, so neither reads a half-written schema.
+exec 9>"$dir/.lock"
+if command -v flock >/dev/null 2>&1; then flock 9; fi
 if [ -f "$schema" ] && [ "$(sha256sum "$schema" | cut -d' ' -f1)" = "$sha" ]; then
     printf '%s\n' "$schema"
     exit 0
