@@ -13,10 +13,11 @@
 //! ```
 
 use crate::client::{Client, Credentials};
-use crate::contract::{CheckConfig, CheckError, Report, run_check};
+use crate::contract::{CheckConfig, CheckError, Report, assign_fingerprints, run_check};
 use crate::model::Model;
 
 /// Runs the whole catalogue (as configured) against `endpoint`, deleting everything it creates.
+/// Every finding carries its stable fingerprint.
 pub async fn check_endpoint(
     endpoint: &str,
     credentials: Credentials,
@@ -24,7 +25,9 @@ pub async fn check_endpoint(
 ) -> Result<Report, CheckError> {
     let client = Client::new(endpoint, Some(credentials))
         .map_err(|e| CheckError::Unreachable(e.to_string()))?;
-    Ok(run_check(&client, Model::embedded(), config).await?.report)
+    let mut report = run_check(&client, Model::embedded(), config).await?.report;
+    assign_fingerprints(&mut report);
+    Ok(report)
 }
 
 /// [`check_endpoint`] on a runtime of its own, for synchronous tests. Must not be called from

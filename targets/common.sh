@@ -30,7 +30,18 @@ iam_contract_python() {
 # Idempotent: (re)creates $(iam_contract_venv_dir)/NAME and installs REQ...
 # constrained by LOCKFILE (a pip freeze), unless a stamp says the same
 # requirements are already installed. Prints only progress, no secrets.
+# Concurrent calls for the same NAME (two tests installing moto at once) take
+# turns on a lock file (flock, where there is one), so neither removes the
+# virtualenv the other is building.
 ensure_venv() {
+    mkdir -p "$(iam_contract_venv_dir)"
+    (
+        if command -v flock >/dev/null 2>&1; then flock 9; fi
+        ensure_venv_locked "$@"
+    ) 9>"$(iam_contract_venv_dir)/$1.lock"
+}
+
+ensure_venv_locked() {
     local name="$1" py="$2" lock="$3"; shift 3
     local dir stamp want
     dir="$(iam_contract_venv_dir)/$name"

@@ -1,14 +1,20 @@
 //! `iam-contract check`: judge one endpoint against the rule catalogue.
 //!
 //! With no `--endpoint` and no `--target`, starts the embedded emulator (optionally with
-//! faults) and checks it. Exit codes: 0 conforms (or only baselined failures), 1 deviations,
-//! 2 usage or configuration error, 3 endpoint unreachable or the run could not proceed.
+//! faults) and checks it. Exit codes: 0 conforms (or only baselined failures), 1 deviations
+//! (or an expired baseline entry), 2 usage or configuration error, 3 endpoint unreachable or
+//! the run could not proceed.
+//!
+//! After the run, every finding gets its stable fingerprint, the baseline is applied as of
+//! today (UTC), and the reports and `--repro-dir` reproductions are written, every one through
+//! the secret tripwire.
 
 use super::common::{exit, run_interruptible, usage};
 use super::endpoint::{self, EndpointArgs};
 use crate::client::Client;
 use crate::contract::{
-    Baseline, CheckConfig, CheckError, CheckOutcome, Profile, Report, apply_baseline, catalogue,
+    Baseline, CheckConfig, CheckError, CheckOutcome, Profile, Report, apply_baseline_on,
+    assign_fingerprints, catalogue,
 };
 use crate::model::Model;
 use crate::report;
@@ -17,8 +23,8 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Exit codes: 0 conforms (or only baselined failures), 1 deviations, \
-2 usage or configuration error, 3 endpoint unreachable or the run could not proceed, \
+    after_help = "Exit codes: 0 conforms (or only baselined failures), 1 deviations or an \
+expired baseline entry, 2 usage or configuration error, 3 endpoint unreachable or the run could not proceed, \
 130 interrupted (everything created was deleted)."
 )]
 pub struct Args {
@@ -48,9 +54,15 @@ pub struct Args {
     /// there is one).
     #[arg(long, value_name = "PATH")]
     pub baseline: Option<PathBuf>,
-    /// Write a report: json=PATH, junit=PATH or markdown=PATH (repeatable).
+    /// Write a report: json=PATH, junit=PATH, markdown=PATH or sarif=PATH (SARIF 2.1.0)
+    /// (repeatable).
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<String>,
+    /// Write a standalone reproduction of every finding into DIR: one folder per finding with
+    /// repro.sh (curl --aws-sigv4), repro.py (botocore) and README.md. Each script exits 1 while
+    /// the deviation holds and 0 once it is fixed.
+    #[arg(long, value_name = "DIR")]
+    pub repro_dir: Option<PathBuf>,
     /// Print only the summary, not every finding.
     #[arg(long)]
     pub quiet: bool,
@@ -104,12 +116,12 @@ async fn run_async(args: Args) -> u8 {
     let mut outputs = Vec::new();
     for spec in &args.report {
         match spec.split_once('=') {
-            Some((fmt @ ("json" | "junit" | "markdown"), path)) if !path.is_empty() => {
+            Some((fmt @ ("json" | "junit" | "markdown" | "sarif"), path)) if !path.is_empty() => {
                 outputs.push((fmt.to_owned(), PathBuf::from(path)))
             }
             _ => {
                 return usage(format!(
-                    "--report takes json=PATH, junit=PATH or markdown=PATH, not {spec:?}"
+                    "--report takes json=PATH, junit=PATH, markdown=PATH or sarif=PATH, not {spec:?}"
                 ));
             }
         }
@@ -179,8 +191,15 @@ async fn run_async(args: Args) -> u8 {
             return exit::UNREACHABLE;
         }
     };
+    assign_fingerprints(&mut report);
+    let mut expired = Vec::new();
     if let Some(b) = &baseline {
-        apply_baseline(&mut report, b);
+        let today = time::OffsetDateTime::now_utc().date();
+        let outcome = apply_baseline_on(&mut report, b, today);
+        for w in &outcome.unmatched {
+            eprintln!("warning: {w}");
+        }
+        expired = outcome.expired;
     }
     let tripwire = report::Tripwire::new(secrets);
     let color = !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stdout());
@@ -198,6 +217,7 @@ async fn run_async(args: Args) -> u8 {
         let body = match fmt.as_str() {
             "json" => report::to_json(&report),
             "junit" => report::to_junit(&report),
+            "sarif" => report::to_sarif(&report),
             _ => report::to_markdown(&report),
         };
         if let Err(e) = tripwire.check(&path.display().to_string(), &body) {
@@ -224,6 +244,19 @@ async fn run_async(args: Args) -> u8 {
             return exit::UNREACHABLE;
         }
     }
+    if let Some(dir) = &args.repro_dir {
+        let ctx = report::repro::ReproContext::new(&selection.replay_base(&endpoint));
+        match report::repro::write_repro_dir(&report, dir, &ctx, &tripwire) {
+            Ok(n) => eprintln!("wrote {n} reproduction(s) to {}", dir.display()),
+            Err(e) => {
+                eprintln!("error: --repro-dir {}: {e}", dir.display());
+                return exit::UNREACHABLE;
+            }
+        }
+    }
+    for e in &expired {
+        eprintln!("error: {e}; renew or remove the entry");
+    }
     if !cleanup_left.is_empty() {
         eprintln!(
             "warning: cleanup left {} item(s); finish with `iam-contract cleanup --ledger {} --endpoint {endpoint}`: {}",
@@ -232,7 +265,7 @@ async fn run_async(args: Args) -> u8 {
             cleanup_left.join("; ")
         );
     }
-    if report.conforms() {
+    if report.conforms() && expired.is_empty() {
         exit::CONFORMS
     } else {
         exit::DEVIATIONS

@@ -10,10 +10,14 @@ use std::process::ExitCode;
 
 /// Exit codes of every command (`check`, `replay`, `snapshot`, `cleanup`, `compat`, ...).
 pub mod exit {
+    /// `check`: conforms; `replay`: the rule held every time (`fixed`).
     pub const CONFORMS: u8 = 0;
+    /// `check`: deviations (or an expired baseline entry); `replay`: failed every time (`fails`).
     pub const DEVIATIONS: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const UNREACHABLE: u8 = 3;
+    /// `replay`: the rule held on some attempts and failed on others (`flaky`).
+    pub const FLAKY: u8 = 4;
     pub const INTERRUPTED: u8 = 130;
 }
 

@@ -10,6 +10,10 @@
 //! A lifecycle finding's users and keys exist only within its sequence, so `--sequence STEPS
 //! --rule ID` runs the whole sequence again on fresh users (the runner's own sequence executor,
 //! judged by that rule alone), prints every step, and cleans up from a ledger as `check` does.
+//!
+//! Either way the case runs `--times N` times (default 3) and the verdict says whether the rule
+//! held every time (`fixed`, exit 0), failed every time (`fails`, exit 1) or both (`flaky`,
+//! exit 4), so a fix is not mistaken for luck and a flaky deviation is named as one.
 
 use super::common::exit;
 use super::common::usage;
@@ -21,6 +25,11 @@ use crate::wire::decode_form;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Exit codes: 0 fixed (the rule held every time), 1 fails (it failed every time), \
+2 usage or configuration error, 3 endpoint unreachable, 4 flaky (it held on some attempts \
+and failed on others), 130 interrupted."
+)]
 pub struct Args {
     #[command(flatten)]
     pub on: EndpointArgs,
@@ -42,13 +51,44 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub with_user: Option<String>,
     /// Run a lifecycle sequence again instead of one request (`CreateUser(0) CreateKey(0)
-    /// UpdateKey(0,Inactive) AuthWith(0)`, as a lifecycle finding prints it). Exits 1 when the
-    /// rule still fails, 0 when it holds.
+    /// UpdateKey(0,Inactive) AuthWith(0)`, as a lifecycle finding prints it), judged by --rule.
     #[arg(long, value_name = "STEPS", requires = "rule", conflicts_with_all = ["wire", "with_user"])]
     pub sequence: Option<String>,
-    /// The lifecycle rule that judges --sequence (the others are not judged).
-    #[arg(long, value_name = "ID", requires = "sequence")]
+    /// The rule that judges the replay: the lifecycle rule of --sequence, or, with --wire, one
+    /// of the rules a single response shows (without it, --wire is judged by all of those).
+    #[arg(long, value_name = "ID")]
     pub rule: Option<String>,
+    /// How many times to run the case. The verdict: `fixed` (the rule held every time, exit 0),
+    /// `fails` (it failed every time, exit 1) or `flaky` (both, exit 4).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub times: u32,
+}
+
+/// The rules `replay --wire` judges from a single response.
+pub const RESPONSE_RULES: &[&str] = &[
+    "output.well-formed",
+    "output.request-id",
+    "output.envelope",
+    "output.schema",
+    "output.status-active",
+    "output.user-name-echo",
+    "error.envelope",
+    "protocol.no-server-errors",
+];
+
+/// Prints the verdict over the attempts (`true`: the rule held) and returns its exit code.
+fn print_verdict(held: &[bool], judged_by: &str) -> u8 {
+    let n = held.len();
+    let k = held.iter().filter(|h| **h).count();
+    let (word, code) = if k == n {
+        ("fixed", exit::CONFORMS)
+    } else if k == 0 {
+        ("fails", exit::DEVIATIONS)
+    } else {
+        ("flaky", exit::FLAKY)
+    };
+    println!("{word}: held {k} of {n} time(s), judged by {judged_by}");
+    code
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -77,7 +117,15 @@ async fn run_async(args: Args) -> u8 {
     if let (Some(seq), Some(rule)) = (&args.sequence, &args.rule) {
         let base = selection.replay_base(&endpoint);
         let ledger = args.on.ledger_path();
-        return replay_sequence(&client, &opened.name, &base, seq, rule, ledger).await;
+        return replay_sequence(&client, &opened.name, &base, seq, rule, ledger, args.times).await;
+    }
+    if let Some(rule) = &args.rule
+        && !RESPONSE_RULES.contains(&rule.as_str())
+    {
+        return usage(format!(
+            "--rule {rule:?} cannot be judged from one response; with --wire, --rule is one of {}",
+            RESPONSE_RULES.join(", ")
+        ));
     }
     let wire = args.wire.clone().unwrap_or_default();
     let detail = args.signing_detail.as_deref().unwrap_or("");
@@ -153,76 +201,103 @@ async fn run_async(args: Args) -> u8 {
         .ok()
         .and_then(|p| p.into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v))
         .unwrap_or_default();
-    println!(
-        "> {} {} ({} signing) {}",
-        raw.method, endpoint, args.signing, raw.path_and_query
-    );
-    if !raw.body.is_empty() {
-        println!("> {wire}");
+    let mut held = Vec::new();
+    let mut code = exit::CONFORMS;
+    for attempt in 1..=args.times {
+        println!(
+            "> [{attempt}/{}] {} {} ({} signing) {}",
+            args.times, raw.method, endpoint, args.signing, raw.path_and_query
+        );
+        if !raw.body.is_empty() {
+            println!("> {wire}");
+        }
+        let resp = match client.send(&raw, &signing).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = exit::UNREACHABLE;
+                break;
+            }
+        };
+        let op = if model.operation(&action).is_some() {
+            action.as_str()
+        } else {
+            "CreateAccessKey"
+        };
+        let j = judge(model, op, resp.status, &resp.body, &creds.secrets());
+        println!("< HTTP {}", resp.status);
+        if let Some(rid) = resp.header("x-amzn-requestid") {
+            println!("< x-amzn-RequestId: {rid}");
+        }
+        println!("< {}", j.observed.excerpt);
+        // Judge the response by the rules that need only the response itself.
+        let mut failures: Vec<(String, String)> = Vec::new();
+        if let Some(p) = j.ill_formed() {
+            failures.push(("output.well-formed".into(), p.to_string()));
+        }
+        for p in &j.decoded.problems {
+            println!("! {p}");
+        }
+        if let Some(err) = j.decoded.error() {
+            for p in crate::contract::judge::error_envelope_problems(model, resp.status, err) {
+                failures.push(("error.envelope".into(), p));
+            }
+        }
+        if resp.status >= 500 {
+            failures.push((
+                "protocol.no-server-errors".into(),
+                format!("HTTP {}", resp.status),
+            ));
+        }
+        if op == "CreateAccessKey" && j.is_success() {
+            for (rule, reason) in crate::contract::judge::output_failures(model, &j) {
+                failures.push((rule.as_str().to_owned(), reason));
+            }
+            let sent = decode_form(wire.as_bytes())
+                .ok()
+                .and_then(|p| p.into_iter().find(|(k, _)| k == "UserName").map(|(_, v)| v));
+            let got = j.str_at("/AccessKey/UserName").unwrap_or_default();
+            if let Some(sent) = sent.filter(|s| s != got) {
+                failures.push((
+                    "output.user-name-echo".into(),
+                    format!("AccessKey.UserName {got:?}, sent {sent:?}"),
+                ));
+            }
+        }
+        for (rule, reason) in &failures {
+            println!("! {rule}: {reason}");
+        }
+        let counted = failures
+            .iter()
+            .filter(|(r, _)| args.rule.as_deref().is_none_or(|want| want == r))
+            .count();
+        held.push(counted == 0);
+        // A replayed CreateAccessKey may have created a key: delete it again.
+        if let (Some(id), Some(user)) = (
+            j.str_at("/AccessKey/AccessKeyId").map(str::to_owned),
+            j.str_at("/AccessKey/UserName").map(str::to_owned),
+        ) {
+            let r = call(vec![
+                ("Action", "DeleteAccessKey".into()),
+                ("Version", version.clone()),
+                ("UserName", user.clone()),
+                ("AccessKeyId", id.clone()),
+            ])
+            .await;
+            eprintln!(
+                "cleanup: DeleteAccessKey {id} of {user} → {}",
+                r.map(|r| format!("HTTP {}", r.status))
+                    .unwrap_or_else(|e| e.to_string())
+            );
+        }
     }
-    let result = client.send(&raw, &signing).await;
-    let code = match &result {
-        Ok(resp) => {
-            let op = if model.operation(&action).is_some() {
-                action.as_str()
-            } else {
-                "CreateAccessKey"
-            };
-            let j = judge(model, op, resp.status, &resp.body, &creds.secrets());
-            println!("< HTTP {}", resp.status);
-            if let Some(rid) = resp.header("x-amzn-requestid") {
-                println!("< x-amzn-RequestId: {rid}");
-            }
-            println!("< {}", j.observed.excerpt);
-            for p in &j.decoded.problems {
-                println!("! {p}");
-            }
-            // Judge the response by the rules that need only the response itself.
-            if let Some(err) = j.decoded.error() {
-                for p in crate::contract::judge::error_envelope_problems(model, resp.status, err) {
-                    println!("! error.envelope: {p}");
-                }
-            }
-            if resp.status >= 500 {
-                println!("! protocol.no-server-errors: HTTP {}", resp.status);
-            }
-            if op == "CreateAccessKey" && j.is_success() {
-                for (rule, reason) in crate::contract::judge::output_failures(model, &j) {
-                    println!("! {rule}: {reason}");
-                }
-                let sent = decode_form(wire.as_bytes())
-                    .ok()
-                    .and_then(|p| p.into_iter().find(|(k, _)| k == "UserName").map(|(_, v)| v));
-                let got = j.str_at("/AccessKey/UserName").unwrap_or_default();
-                if let Some(sent) = sent.filter(|s| s != got) {
-                    println!("! output.user-name-echo: AccessKey.UserName {got:?}, sent {sent:?}");
-                }
-            }
-            // A replayed CreateAccessKey may have created a key: delete it again.
-            if let (Some(id), Some(user)) = (
-                j.str_at("/AccessKey/AccessKeyId").map(str::to_owned),
-                j.str_at("/AccessKey/UserName").map(str::to_owned),
-            ) {
-                let r = call(vec![
-                    ("Action", "DeleteAccessKey".into()),
-                    ("Version", version.clone()),
-                    ("UserName", user.clone()),
-                    ("AccessKeyId", id.clone()),
-                ])
-                .await;
-                eprintln!(
-                    "cleanup: DeleteAccessKey {id} of {user} → {}",
-                    r.map(|r| format!("HTTP {}", r.status))
-                        .unwrap_or_else(|e| e.to_string())
-                );
-            }
-            exit::CONFORMS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::UNREACHABLE
-        }
-    };
+    if code == exit::CONFORMS {
+        let judged_by = args
+            .rule
+            .clone()
+            .unwrap_or_else(|| "the rules that need only the response".into());
+        code = print_verdict(&held, &judged_by);
+    }
     if let Some(user) = &args.with_user {
         let list = call(vec![
             ("Action", "ListAccessKeys".into()),
@@ -266,7 +341,8 @@ async fn run_async(args: Args) -> u8 {
     code
 }
 
-/// Runs a lifecycle sequence again, judged by `rule` alone; prints its steps and the verdict.
+/// Runs a lifecycle sequence again `times` times, judged by `rule` alone; prints its steps and
+/// the verdict of each run, then the overall verdict (fixed, fails, flaky).
 async fn replay_sequence(
     client: &Client,
     name: &str,
@@ -274,11 +350,38 @@ async fn replay_sequence(
     seq: &str,
     rule: &str,
     ledger: std::path::PathBuf,
+    times: u32,
 ) -> u8 {
+    let mut held = Vec::new();
+    for attempt in 1..=times {
+        println!("attempt {attempt} of {times}:");
+        match replay_sequence_once(client, name, base, seq, rule, ledger.clone()).await {
+            Ok(Some(h)) => held.push(h),
+            Ok(None) => {}
+            Err(code) => return code,
+        }
+    }
+    if held.is_empty() {
+        println!("not judged: no attempt could judge {rule} (see the reasons above)");
+        return exit::CONFORMS;
+    }
+    print_verdict(&held, rule)
+}
+
+/// One run of a sequence: `Some(true)` the rule held, `Some(false)` it failed, `None` it could
+/// not be judged; `Err` an exit code when the replay could not proceed.
+async fn replay_sequence_once(
+    client: &Client,
+    name: &str,
+    base: &str,
+    seq: &str,
+    rule: &str,
+    ledger: std::path::PathBuf,
+) -> Result<Option<bool>, u8> {
     use crate::contract::{CheckConfig, CheckError, SequenceReplay, Status, lifecycle};
     let steps = match lifecycle::parse_sequence(seq) {
         Ok(s) => s,
-        Err(e) => return usage(format!("--sequence {e}")),
+        Err(e) => return Err(usage(format!("--sequence {e}"))),
     };
     let Some(rule) = lifecycle::RULES
         .iter()
@@ -286,10 +389,10 @@ async fn replay_sequence(
         .find(|r| r.as_str() == rule)
     else {
         let known: Vec<&str> = lifecycle::RULES.iter().map(|r| r.as_str()).collect();
-        return usage(format!(
+        return Err(usage(format!(
             "--rule {rule:?} is not a lifecycle rule (one of {})",
             known.join(", ")
-        ));
+        )));
     };
     let config = CheckConfig {
         target_name: name.to_owned(),
@@ -311,10 +414,10 @@ async fn replay_sequence(
         Ok(Ok(o)) => o,
         Ok(Err(CheckError::Unreachable(e))) => {
             eprintln!("error: {e}");
-            return exit::UNREACHABLE;
+            return Err(exit::UNREACHABLE);
         }
-        Ok(Err(e)) => return usage(e),
-        Err(code) => return code,
+        Ok(Err(e)) => return Err(usage(e)),
+        Err(code) => return Err(code),
     };
     if !outcome.cleanup_left.is_empty() {
         eprintln!(
@@ -324,7 +427,7 @@ async fn replay_sequence(
         );
     }
     let Some(result) = outcome.report.rules.iter().find(|r| r.id == rule.as_str()) else {
-        return usage(format!("{rule} was not run"));
+        return Err(usage(format!("{rule} was not run")));
     };
     use std::fmt::Write as _;
     let mut text = String::new();
@@ -346,7 +449,7 @@ async fn replay_sequence(
                     .unwrap_or_default()
             );
             let _ = writeln!(text, "  body: {}", f.observed.excerpt);
-            exit::DEVIATIONS
+            Some(false)
         }
         Status::Skip => {
             let _ = writeln!(
@@ -354,18 +457,18 @@ async fn replay_sequence(
                 "SKIP {rule}: {}",
                 result.skip_reason.as_deref().unwrap_or("not judged")
             );
-            exit::CONFORMS
+            None
         }
         _ => {
             let _ = writeln!(text, "PASS {rule}: the sequence no longer breaks it");
-            exit::CONFORMS
+            Some(true)
         }
     };
     // Every secret the sequence received is known to the tripwire, as in `check`.
     if let Err(e) = crate::report::Tripwire::new(outcome.secrets).check("replay output", &text) {
         eprintln!("error: secret tripwire: {e}; the output was not printed");
-        return exit::UNREACHABLE;
+        return Err(exit::UNREACHABLE);
     }
     print!("{text}");
-    code
+    Ok(code)
 }

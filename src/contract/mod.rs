@@ -11,6 +11,7 @@ mod baseline;
 mod collect;
 mod config;
 mod exchange;
+mod fingerprint;
 pub mod judge;
 pub mod lifecycle;
 pub mod rules;
@@ -20,12 +21,15 @@ mod ledger;
 #[cfg(feature = "net")]
 mod runner;
 
-pub use baseline::{Baseline, BaselineEntry, BaselineError, apply_baseline};
+pub use baseline::{
+    Baseline, BaselineEntry, BaselineError, BaselineOutcome, apply_baseline, apply_baseline_on,
+};
+pub use config::{Capabilities, CheckConfig, CheckError, CheckOutcome, SequenceReplay};
 pub use exchange::{Exchange, ResponseRecord};
+pub use fingerprint::{assign_fingerprints, fingerprint, fingerprint_input, normalise};
 #[cfg(feature = "net")]
 pub use ledger::{Ledger, LedgerEntry, cleanup_ledger};
 pub use rules::{RuleId, catalogue};
-pub use config::{Capabilities, CheckConfig, CheckError, CheckOutcome, SequenceReplay};
 #[cfg(feature = "net")]
 pub use runner::run_check;
 
@@ -238,6 +242,10 @@ pub struct Finding {
     pub expected: String,
     /// A command that sends the same request again (re-signed at replay time).
     pub replay: String,
+    /// The finding's stable fingerprint (`assign_fingerprints`): the same across runs with the
+    /// same seed and across targets. Empty until assigned.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
 }
 
 /// A rule's outcome in a run.

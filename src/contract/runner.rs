@@ -254,6 +254,8 @@ impl<'a> Runner<'a> {
             case: ex.case.clone(),
             observed: ex.observed(),
             expected,
+            // Assigned once the report is whole (`assign_fingerprints`).
+            fingerprint: String::new(),
             replay: replay_command(
                 self.config.replay_base.as_deref(),
                 self.client.endpoint(),

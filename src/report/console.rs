@@ -179,6 +179,9 @@ pub fn console(report: &Report, color: bool) -> String {
                     observed_summary(f)
                 );
                 let _ = writeln!(out, "    replay: {}", escape_text(&f.replay));
+                if !f.fingerprint.is_empty() {
+                    let _ = writeln!(out, "    fingerprint: {}", escape_text(&f.fingerprint));
+                }
             }
         }
     }
@@ -292,5 +295,8 @@ pub(crate) fn finding_lines(f: &Finding) -> Vec<String> {
         }
     }
     lines.push(format!("replay:   {}", escape_text(&f.replay)));
+    if !f.fingerprint.is_empty() {
+        lines.push(format!("fingerprint: {}", escape_text(&f.fingerprint)));
+    }
     lines
 }

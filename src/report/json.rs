@@ -14,7 +14,7 @@
 //!                                 ["UserName", "..."]], "method", "signing", "wire", "steps"? },
 //!                                "observed": { "status", "code": "..." | null, "message",
 //!                                              "excerpt", "transport_error" },
-//!                                "expected", "replay" } ] } ] }
+//!                                "expected", "replay", "fingerprint" } ] } ] }
 //! ```
 //!
 //! `case.params` is a list of `[name, value]` pairs in the order sent, not an object, because

@@ -156,6 +156,13 @@ fn finding(out: &mut String, f: &Finding) {
     fenced(out, "text", &join(&response));
     out.push_str("\nReplay:\n\n");
     fenced(out, "sh", &escape_text(&f.replay));
+    if !f.fingerprint.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nFingerprint: {}",
+            code_span(&escape_text(&f.fingerprint))
+        );
+    }
 }
 
 fn join(lines: &[&String]) -> String {

@@ -1,5 +1,5 @@
-//! Reports: turns a [`Report`] into the console table, JSON, JUnit XML, Markdown and the
-//! cross-target compatibility matrix, and guards every output with the secret tripwire.
+//! Reports: turns a [`Report`] into the console table, JSON, JUnit XML, Markdown, SARIF, the
+//! cross-target compatibility matrix and standalone reproductions (`repro`), and guards every output with the secret tripwire.
 //!
 //! Everything here is a pure function of the report (no clock, no randomness, no IO), so equal
 //! reports give byte-equal output and can be snapshotted. Nothing here judges an endpoint or
@@ -16,6 +16,8 @@ mod markdown;
 mod matrix;
 #[cfg(feature = "cli")]
 mod progress;
+pub mod repro;
+mod sarif;
 mod tripwire;
 
 pub use console::console;
@@ -26,6 +28,7 @@ pub use markdown::{to_markdown, to_markdown_stable};
 pub use matrix::compatibility_matrix;
 #[cfg(feature = "cli")]
 pub use progress::Progress;
+pub use sarif::{FINGERPRINT_KEY, SARIF_SCHEMA_URI, to_sarif};
 pub use tripwire::{LeakForm, Tripwire, TripwireError, scrub_all};
 
 use crate::contract::{Report, RuleClass, RuleResult, Status};

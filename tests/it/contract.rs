@@ -434,7 +434,9 @@ fn replay_reproduces_a_finding() {
         .expect("replay runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}{stderr}");
+    // The deviation holds on every attempt: `fails`, exit 1.
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("fails: held 0 of 3 time(s)"), "{stdout}");
     assert!(stdout.contains("< HTTP 200"), "{stdout}");
     assert!(
         stdout.contains("! output.user-name-echo: AccessKey.UserName \"icx00000002-mixed+case\""),

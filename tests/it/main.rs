@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod contract;
 mod emulator;
+mod findings;
 mod fuzz_replay;
 mod model;
 mod report;

@@ -66,6 +66,7 @@ fn finding(user: &str, status: u16, code: Option<&str>) -> Finding {
         },
         expected: "400 ValidationError".into(),
         replay: REPLAY.into(),
+        fingerprint: String::new(),
     }
 }
 
