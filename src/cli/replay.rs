@@ -19,7 +19,9 @@ use super::common::exit;
 use super::common::usage;
 use super::endpoint::{self, EndpointArgs};
 use crate::client::{Client, RawRequest, Scope, Signing};
-use crate::contract::judge::judge;
+use crate::contract::exchange::decode_as;
+use crate::contract::rules::{self, Judgement};
+use crate::contract::{CaseRecord, Exchange};
 use crate::model::Model;
 use crate::wire::decode_form;
 use std::process::ExitCode;
@@ -65,16 +67,7 @@ pub struct Args {
 }
 
 /// The rules `replay --wire` judges from a single response.
-pub const RESPONSE_RULES: &[&str] = &[
-    "output.well-formed",
-    "output.request-id",
-    "output.envelope",
-    "output.schema",
-    "output.status-active",
-    "output.user-name-echo",
-    "error.envelope",
-    "protocol.no-server-errors",
-];
+pub const RESPONSE_RULES: &[&str] = rules::RESPONSE_RULES;
 
 /// Prints the verdict over the attempts (`true`: the rule held) and returns its exit code.
 fn print_verdict(held: &[bool], judged_by: &str) -> u8 {
@@ -127,9 +120,36 @@ async fn run_async(args: Args) -> u8 {
             RESPONSE_RULES.join(", ")
         ));
     }
-    let wire = args.wire.clone().unwrap_or_default();
-    let detail = args.signing_detail.as_deref().unwrap_or("");
-    let signing = match args.signing.as_str() {
+    let signing = match signing_of(&args.signing, args.signing_detail.as_deref().unwrap_or("")) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let calls = Calls {
+        client: &client,
+        version: model.metadata().api_version.clone(),
+    };
+    if let Some(user) = &args.with_user {
+        match calls
+            .send(&[("Action", "CreateUser"), ("UserName", user)])
+            .await
+        {
+            Ok(r) => eprintln!("setup: CreateUser {user} → HTTP {}", r.status),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::UNREACHABLE;
+            }
+        }
+    }
+    let code = replay_request(&args, &calls, &endpoint, &signing, &creds).await;
+    if let Some(user) = &args.with_user {
+        calls.delete_user(user).await;
+    }
+    code
+}
+
+/// How `--signing` (and its detail) says to sign.
+fn signing_of(signing: &str, detail: &str) -> Result<Signing, String> {
+    Ok(match signing {
         "sigv4" => Signing::Normal,
         "unsigned" => Signing::Unsigned,
         "corrupted" => Signing::Corrupted,
@@ -157,29 +177,83 @@ async fn run_async(args: Args) -> u8 {
                 region: region.into(),
             })
         }
-        other => return usage(format!("unknown --signing {other:?}")),
-    };
-    let version = model.metadata().api_version.clone();
-    let call = |params: Vec<(&str, String)>| {
-        let p: Vec<(String, String)> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        let client = &client;
-        async move { client.send(&RawRequest::form(&p), &Signing::Normal).await }
-    };
-    if let Some(user) = &args.with_user {
-        match call(vec![
-            ("Action", "CreateUser".into()),
-            ("Version", version.clone()),
-            ("UserName", user.clone()),
-        ])
-        .await
-        {
-            Ok(r) => eprintln!("setup: CreateUser {user} → HTTP {}", r.status),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::UNREACHABLE;
+        other => return Err(format!("unknown --signing {other:?}")),
+    })
+}
+
+/// Plain requests the replay makes around the case (set-up and cleanup), signed normally.
+struct Calls<'a> {
+    client: &'a Client,
+    version: String,
+}
+
+impl Calls<'_> {
+    async fn send(
+        &self,
+        params: &[(&str, &str)],
+    ) -> Result<crate::client::RawResponse, crate::client::TransportError> {
+        // `Action` (the first of `params`), then `Version`, then the members, as every request
+        // of the harness is ordered.
+        let mut p: Vec<(String, String)> = Vec::new();
+        for (i, (k, v)) in params.iter().enumerate() {
+            p.push(((*k).to_owned(), (*v).to_owned()));
+            if i == 0 {
+                p.push(("Version".to_owned(), self.version.clone()));
             }
         }
+        self.client
+            .send(&RawRequest::form(&p), &Signing::Normal)
+            .await
     }
+
+    /// Deletes the user's keys, then the user, and says how that went.
+    async fn delete_user(&self, user: &str) {
+        if let Ok(resp) = self
+            .send(&[("Action", "ListAccessKeys"), ("UserName", user)])
+            .await
+        {
+            let d = crate::wire::decode_response(Model::embedded(), "ListAccessKeys", &resp.body);
+            if let crate::wire::Outcome::Success { value, .. } = d.outcome {
+                for k in value
+                    .get("AccessKeyMetadata")
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(id) = k.get("AccessKeyId").and_then(|v| v.as_str()) {
+                        let _ = self
+                            .send(&[
+                                ("Action", "DeleteAccessKey"),
+                                ("UserName", user),
+                                ("AccessKeyId", id),
+                            ])
+                            .await;
+                    }
+                }
+            }
+        }
+        let r = self
+            .send(&[("Action", "DeleteUser"), ("UserName", user)])
+            .await;
+        eprintln!(
+            "cleanup: DeleteUser {user} → {}",
+            r.map(|r| format!("HTTP {}", r.status))
+                .unwrap_or_else(|e| e.to_string())
+        );
+    }
+}
+
+/// Sends the case `--times` times, each answer recorded as an [`Exchange`] and judged by the
+/// rules one response decides (or by `--rule` alone); prints each answer and the verdict.
+async fn replay_request(
+    args: &Args,
+    calls: &Calls<'_>,
+    endpoint: &str,
+    signing: &Signing,
+    creds: &crate::client::Credentials,
+) -> u8 {
+    let model = Model::embedded();
+    let wire = args.wire.clone().unwrap_or_default();
     let raw = match args.method.as_str() {
         "GET" | "HEAD" => RawRequest {
             method: args.method.clone(),
@@ -197,12 +271,22 @@ async fn run_async(args: Args) -> u8 {
             body: wire.clone().into_bytes(),
         },
     };
-    let action = decode_form(wire.as_bytes())
-        .ok()
-        .and_then(|p| p.into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v))
-        .unwrap_or_default();
+    let params = decode_form(wire.as_bytes()).unwrap_or_default();
+    let case = CaseRecord {
+        action: params
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+        params,
+        method: raw.method.clone(),
+        signing: args.signing.clone(),
+        wire: wire.clone(),
+        steps: Vec::new(),
+        sequence: None,
+    };
+    let scanner = crate::secret::SecretScanner::new(&creds.secrets());
     let mut held = Vec::new();
-    let mut code = exit::CONFORMS;
     for attempt in 1..=args.times {
         println!(
             "> [{attempt}/{}] {} {} ({} signing) {}",
@@ -211,79 +295,37 @@ async fn run_async(args: Args) -> u8 {
         if !raw.body.is_empty() {
             println!("> {wire}");
         }
-        let resp = match client.send(&raw, &signing).await {
+        let started = std::time::Instant::now();
+        let resp = match calls.client.send(&raw, signing).await {
             Ok(resp) => resp,
             Err(e) => {
                 eprintln!("error: {e}");
-                code = exit::UNREACHABLE;
-                break;
+                return exit::UNREACHABLE;
             }
         };
-        let op = if model.operation(&action).is_some() {
-            action.as_str()
-        } else {
-            "CreateAccessKey"
-        };
-        let j = judge(model, op, resp.status, &resp.body, &creds.secrets());
-        println!("< HTTP {}", resp.status);
-        if let Some(rid) = resp.header("x-amzn-requestid") {
-            println!("< x-amzn-RequestId: {rid}");
-        }
-        println!("< {}", j.observed.excerpt);
-        // Judge the response by the rules that need only the response itself.
-        let mut failures: Vec<(String, String)> = Vec::new();
-        if let Some(p) = j.ill_formed() {
-            failures.push(("output.well-formed".into(), p.to_string()));
-        }
-        for p in &j.decoded.problems {
-            println!("! {p}");
-        }
-        if let Some(err) = j.decoded.error() {
-            for p in crate::contract::judge::error_envelope_problems(model, resp.status, err) {
-                failures.push(("error.envelope".into(), p));
-            }
-        }
-        if resp.status >= 500 {
-            failures.push((
-                "protocol.no-server-errors".into(),
-                format!("HTTP {}", resp.status),
-            ));
-        }
-        if op == "CreateAccessKey" && j.is_success() {
-            for (rule, reason) in crate::contract::judge::output_failures(model, &j) {
-                failures.push((rule.as_str().to_owned(), reason));
-            }
-            let sent = decode_form(wire.as_bytes())
-                .ok()
-                .and_then(|p| p.into_iter().find(|(k, _)| k == "UserName").map(|(_, v)| v));
-            let got = j.str_at("/AccessKey/UserName").unwrap_or_default();
-            if let Some(sent) = sent.filter(|s| s != got) {
-                failures.push((
-                    "output.user-name-echo".into(),
-                    format!("AccessKey.UserName {got:?}, sent {sent:?}"),
-                ));
-            }
-        }
-        for (rule, reason) in &failures {
-            println!("! {rule}: {reason}");
-        }
-        let counted = failures
-            .iter()
-            .filter(|(r, _)| args.rule.as_deref().is_none_or(|want| want == r))
-            .count();
-        held.push(counted == 0);
+        let rid = resp.header("x-amzn-requestid").map(str::to_owned);
+        let ex = Exchange::record(
+            model,
+            decode_as(model, &case.action),
+            case.clone(),
+            raw.headers.clone(),
+            Ok((resp.status, resp.headers, resp.body)),
+            started.elapsed().as_millis() as u64,
+            &scanner,
+        );
+        held.push(print_judged(&ex, rid.as_deref(), args.rule.as_deref()));
         // A replayed CreateAccessKey may have created a key: delete it again.
         if let (Some(id), Some(user)) = (
-            j.str_at("/AccessKey/AccessKeyId").map(str::to_owned),
-            j.str_at("/AccessKey/UserName").map(str::to_owned),
+            ex.str_at("/AccessKey/AccessKeyId"),
+            ex.str_at("/AccessKey/UserName"),
         ) {
-            let r = call(vec![
-                ("Action", "DeleteAccessKey".into()),
-                ("Version", version.clone()),
-                ("UserName", user.clone()),
-                ("AccessKeyId", id.clone()),
-            ])
-            .await;
+            let r = calls
+                .send(&[
+                    ("Action", "DeleteAccessKey"),
+                    ("UserName", user),
+                    ("AccessKeyId", id),
+                ])
+                .await;
             eprintln!(
                 "cleanup: DeleteAccessKey {id} of {user} → {}",
                 r.map(|r| format!("HTTP {}", r.status))
@@ -291,54 +333,41 @@ async fn run_async(args: Args) -> u8 {
             );
         }
     }
-    if code == exit::CONFORMS {
-        let judged_by = args
-            .rule
-            .clone()
-            .unwrap_or_else(|| "the rules that need only the response".into());
-        code = print_verdict(&held, &judged_by);
+    let judged_by = args
+        .rule
+        .clone()
+        .unwrap_or_else(|| "the rules that need only the response".into());
+    print_verdict(&held, &judged_by)
+}
+
+/// Prints an answer and the failures of the rules one response decides; returns whether the
+/// rule (`--rule`, or every such rule) held.
+fn print_judged(ex: &Exchange, request_id: Option<&str>, rule: Option<&str>) -> bool {
+    let model = Model::embedded();
+    println!("< HTTP {}", ex.status());
+    if let Some(rid) = request_id {
+        println!("< x-amzn-RequestId: {rid}");
     }
-    if let Some(user) = &args.with_user {
-        let list = call(vec![
-            ("Action", "ListAccessKeys".into()),
-            ("Version", version.clone()),
-            ("UserName", user.clone()),
-        ])
-        .await;
-        if let Ok(resp) = list {
-            let d = crate::wire::decode_response(model, "ListAccessKeys", &resp.body);
-            if let crate::wire::Outcome::Success { value, .. } = d.outcome {
-                for k in value
-                    .get("AccessKeyMetadata")
-                    .and_then(|v| v.as_array())
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(id) = k.get("AccessKeyId").and_then(|v| v.as_str()) {
-                        let _ = call(vec![
-                            ("Action", "DeleteAccessKey".into()),
-                            ("Version", version.clone()),
-                            ("UserName", user.clone()),
-                            ("AccessKeyId", id.to_owned()),
-                        ])
-                        .await;
-                    }
-                }
-            }
-        }
-        let r = call(vec![
-            ("Action", "DeleteUser".into()),
-            ("Version", version.clone()),
-            ("UserName", user.clone()),
-        ])
-        .await;
-        eprintln!(
-            "cleanup: DeleteUser {user} → {}",
-            r.map(|r| format!("HTTP {}", r.status))
-                .unwrap_or_else(|e| e.to_string())
-        );
+    let Some(j) = ex.judged() else {
+        return false;
+    };
+    println!("< {}", j.observed.excerpt);
+    for p in &j.decoded.problems {
+        println!("! {p}");
     }
-    code
+    let failures: Vec<(String, String)> = rules::judge_response_alone(model, ex)
+        .into_iter()
+        .filter_map(|v| match v.judgement {
+            Judgement::Fail(expected) => Some((v.rule.as_str().to_owned(), expected)),
+            _ => None,
+        })
+        .collect();
+    for (rule, expected) in &failures {
+        println!("! {rule}: expected {expected}");
+    }
+    !failures
+        .iter()
+        .any(|(r, _)| rule.is_none_or(|want| want == r))
 }
 
 /// Runs a lifecycle sequence again `times` times, judged by `rule` alone; prints its steps and

@@ -10,7 +10,7 @@ mod baseline;
 #[cfg(feature = "net")]
 mod collect;
 mod config;
-mod exchange;
+pub mod exchange;
 mod fingerprint;
 pub mod judge;
 pub mod lifecycle;

@@ -439,7 +439,9 @@ fn replay_reproduces_a_finding() {
     assert!(stdout.contains("fails: held 0 of 3 time(s)"), "{stdout}");
     assert!(stdout.contains("< HTTP 200"), "{stdout}");
     assert!(
-        stdout.contains("! output.user-name-echo: AccessKey.UserName \"icx00000002-mixed+case\""),
+        stdout.contains(
+            "! output.user-name-echo: expected AccessKey.UserName \"icx00000002-Mixed+Case\", got \"icx00000002-mixed+case\""
+        ),
         "{stdout}"
     );
     assert!(

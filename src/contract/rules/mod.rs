@@ -417,6 +417,38 @@ pub fn every_response(model: &Model, ex: &Exchange) -> Vec<Verdict> {
     v
 }
 
+/// The rules a single response decides, with no history: what `replay --wire` and the fuzz
+/// targets judge.
+pub const RESPONSE_RULES: &[&str] = &[
+    "output.well-formed",
+    "output.request-id",
+    "output.envelope",
+    "output.schema",
+    "output.status-active",
+    "output.user-name-echo",
+    "error.envelope",
+    "protocol.no-server-errors",
+];
+
+/// Judges one exchange by the [`RESPONSE_RULES`]: every response's rules, and for a
+/// CreateAccessKey success the output rules that need no clock and no other key (the key is for
+/// the `UserName` sent, when one was).
+pub fn judge_response_alone(model: &Model, ex: &Exchange) -> Vec<Verdict> {
+    let mut v = every_response(model, ex);
+    if ex.case.action == OPERATION
+        && let Some((created, _)) = output::judge_created(
+            model,
+            ex,
+            ex.param("UserName"),
+            time::OffsetDateTime::now_utc(),
+        )
+    {
+        v.extend(created);
+    }
+    v.retain(|v| RESPONSE_RULES.contains(&v.rule.as_str()));
+    v
+}
+
 /// The keys a ListAccessKeys answer lists, as (id, status); `None` when it did not succeed.
 pub fn listed_keys(ex: &Exchange) -> Option<Vec<(String, String)>> {
     let j = ex.judged()?;
@@ -519,6 +551,48 @@ mod tests {
             for r in rows {
                 assert_eq!(r.class, class, "{}", r.id);
             }
+        }
+    }
+
+    #[test]
+    fn one_response_is_judged_by_the_response_rules_alone() {
+        use testing::*;
+        let req = Request::new(model(), OPERATION, &[("UserName", "alice")]);
+        let ok = answer(
+            &req,
+            200,
+            &created_body("alice", "AKIAIOSFODNN7EXAMPLE", "s", "1796026256"),
+        );
+        let v = judge_response_alone(model(), &ok);
+        // The date is not judged (it needs a clock), the echo is.
+        assert_eq!(passes(&v, RuleId::OutputCreateDate), None);
+        assert_eq!(passes(&v, RuleId::OutputUserNameEcho), Some(true));
+        let wrong = answer(
+            &req,
+            200,
+            &created_body("bob", "AKIAIOSFODNN7EXAMPLE", "s", "1796026256"),
+        );
+        assert_eq!(
+            passes(
+                &judge_response_alone(model(), &wrong),
+                RuleId::OutputUserNameEcho
+            ),
+            Some(false)
+        );
+        let five = answer(
+            &req,
+            503,
+            &testing::error_body("ServiceFailure", "Receiver", "x"),
+        );
+        assert_eq!(
+            passes(
+                &judge_response_alone(model(), &five),
+                RuleId::ProtoNoServerErrors
+            ),
+            Some(false)
+        );
+        for v in judge_response_alone(model(), &five) {
+            assert!(RESPONSE_RULES.contains(&v.rule.as_str()), "{}", v.rule);
         }
     }
 
