@@ -282,6 +282,14 @@ type Parsed = (
     BTreeMap<String, Shape>,
 );
 
+/// A JSON object of a spec file.
+type JsonObject = serde_json::Map<String, Value>;
+
+/// A JSON path and what is wrong there; [`parse_service`] adds the file name.
+type ShapeError = (String, String);
+
+/// Parses and validates a service model: metadata, then shapes (with their references), then
+/// operations, so that each error names the first problem in document order.
 fn parse_service(file: &str, json: &str) -> Result<Parsed, SpecError> {
     let root: Value = serde_json::from_str(json).map_err(|e| SpecError::Json {
         file: file.to_owned(),
@@ -297,6 +305,39 @@ fn parse_service(file: &str, json: &str) -> Result<Parsed, SpecError> {
     let obj = root
         .as_object()
         .ok_or_else(|| bad("$", "the document must be a JSON object".into()))?;
+    let metadata = parse_metadata(obj, &bad)?;
+    let shapes_obj = obj
+        .get("shapes")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad("$.shapes", "missing or not an object".into()))?;
+    let mut shapes = BTreeMap::new();
+    for (name, def) in shapes_obj {
+        let path = format!("$.shapes.{name}");
+        shapes.insert(
+            name.clone(),
+            parse_shape(name, def, &path).map_err(|(p, r)| bad(&p, r))?,
+        );
+    }
+    check_shape_references(&shapes, &bad)?;
+    let ops_obj = obj
+        .get("operations")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad("$.operations", "missing or not an object".into()))?;
+    let mut operations = BTreeMap::new();
+    for (name, def) in ops_obj {
+        operations.insert(
+            name.clone(),
+            parse_operation(name, def, &shapes, shapes_obj, &bad)?,
+        );
+    }
+    Ok((metadata, operations, shapes))
+}
+
+/// Reads `$.metadata`: the fields that say how to sign and address requests to the service.
+fn parse_metadata(
+    obj: &JsonObject,
+    bad: &impl Fn(&str, String) -> SpecError,
+) -> Result<Metadata, SpecError> {
     let meta = obj
         .get("metadata")
         .and_then(Value::as_object)
@@ -312,7 +353,7 @@ fn parse_service(file: &str, json: &str) -> Result<Parsed, SpecError> {
                 )
             })
     };
-    let metadata = Metadata {
+    Ok(Metadata {
         api_version: meta_str("apiVersion")?,
         protocol: meta_str("protocol")?,
         xml_namespace: meta
@@ -329,21 +370,15 @@ fn parse_service(file: &str, json: &str) -> Result<Parsed, SpecError> {
             .get("globalEndpoint")
             .and_then(Value::as_str)
             .map(str::to_owned),
-    };
+    })
+}
 
-    let shapes_obj = obj
-        .get("shapes")
-        .and_then(Value::as_object)
-        .ok_or_else(|| bad("$.shapes", "missing or not an object".into()))?;
-    let mut shapes = BTreeMap::new();
-    for (name, def) in shapes_obj {
-        let path = format!("$.shapes.{name}");
-        shapes.insert(
-            name.clone(),
-            parse_shape(name, def, &path).map_err(|(p, r)| bad(&p, r))?,
-        );
-    }
-    // Every reference must resolve.
+/// Checks that every shape a structure, list or map names exists, and that a structure's
+/// required members are members, so that later code can look shapes up without failing.
+fn check_shape_references(
+    shapes: &BTreeMap<String, Shape>,
+    bad: &impl Fn(&str, String) -> SpecError,
+) -> Result<(), SpecError> {
     for shape in shapes.values() {
         let path = format!("$.shapes.{}", shape.name);
         let refs: Vec<(String, &str)> = match &shape.kind {
@@ -374,80 +409,82 @@ fn parse_service(file: &str, json: &str) -> Result<Parsed, SpecError> {
             }
         }
     }
-
-    let ops_obj = obj
-        .get("operations")
-        .and_then(Value::as_object)
-        .ok_or_else(|| bad("$.operations", "missing or not an object".into()))?;
-    let mut operations = BTreeMap::new();
-    for (name, def) in ops_obj {
-        let path = format!("$.operations.{name}");
-        let shape_ref = |key: &str| -> Result<Option<String>, SpecError> {
-            match def.get(key) {
-                None => Ok(None),
-                Some(v) => {
-                    let s = v.get("shape").and_then(Value::as_str).ok_or_else(|| {
-                        bad(
-                            &format!("{path}.{key}.shape"),
-                            "missing or not a string".into(),
-                        )
-                    })?;
-                    if !shapes.contains_key(s) {
-                        return Err(bad(
-                            &format!("{path}.{key}.shape"),
-                            format!("refers to unknown shape {s:?}"),
-                        ));
-                    }
-                    Ok(Some(s.to_owned()))
-                }
-            }
-        };
-        let input = shape_ref("input")?;
-        let output = shape_ref("output")?;
-        let result_wrapper = def
-            .get("output")
-            .and_then(|o| o.get("resultWrapper"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let mut errors = Vec::new();
-        if let Some(list) = def.get("errors") {
-            let list = list
-                .as_array()
-                .ok_or_else(|| bad(&format!("{path}.errors"), "not an array".into()))?;
-            for (i, e) in list.iter().enumerate() {
-                let p = format!("{path}.errors[{i}].shape");
-                let s = e
-                    .get("shape")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| bad(&p, "missing or not a string".into()))?;
-                match shapes.get(s) {
-                    None => return Err(bad(&p, format!("refers to unknown shape {s:?}"))),
-                    Some(sh) if sh.error.is_none() && !is_exception(shapes_obj, s) => {
-                        return Err(bad(&p, format!("shape {s:?} is not an error shape")));
-                    }
-                    Some(_) => errors.push(s.to_owned()),
-                }
-            }
-        }
-        operations.insert(
-            name.clone(),
-            Operation {
-                name: def
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or(name)
-                    .to_owned(),
-                input,
-                output,
-                result_wrapper,
-                errors,
-            },
-        );
-    }
-    Ok((metadata, operations, shapes))
+    Ok(())
 }
 
-fn is_exception(shapes: &serde_json::Map<String, Value>, name: &str) -> bool {
+/// Reads `$.operations.NAME`, checking that its input, output and errors name known shapes
+/// (errors: error shapes), so that an operation never points at nothing.
+fn parse_operation(
+    name: &str,
+    def: &Value,
+    shapes: &BTreeMap<String, Shape>,
+    shapes_obj: &JsonObject,
+    bad: &impl Fn(&str, String) -> SpecError,
+) -> Result<Operation, SpecError> {
+    let path = format!("$.operations.{name}");
+    let shape_ref = |key: &str| -> Result<Option<String>, SpecError> {
+        match def.get(key) {
+            None => Ok(None),
+            Some(v) => {
+                let s = v.get("shape").and_then(Value::as_str).ok_or_else(|| {
+                    bad(
+                        &format!("{path}.{key}.shape"),
+                        "missing or not a string".into(),
+                    )
+                })?;
+                if !shapes.contains_key(s) {
+                    return Err(bad(
+                        &format!("{path}.{key}.shape"),
+                        format!("refers to unknown shape {s:?}"),
+                    ));
+                }
+                Ok(Some(s.to_owned()))
+            }
+        }
+    };
+    let input = shape_ref("input")?;
+    let output = shape_ref("output")?;
+    let result_wrapper = def
+        .get("output")
+        .and_then(|o| o.get("resultWrapper"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut errors = Vec::new();
+    if let Some(list) = def.get("errors") {
+        let list = list
+            .as_array()
+            .ok_or_else(|| bad(&format!("{path}.errors"), "not an array".into()))?;
+        for (i, e) in list.iter().enumerate() {
+            let p = format!("{path}.errors[{i}].shape");
+            let s = e
+                .get("shape")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad(&p, "missing or not a string".into()))?;
+            match shapes.get(s) {
+                None => return Err(bad(&p, format!("refers to unknown shape {s:?}"))),
+                Some(sh) if sh.error.is_none() && !is_exception(shapes_obj, s) => {
+                    return Err(bad(&p, format!("shape {s:?} is not an error shape")));
+                }
+                Some(_) => errors.push(s.to_owned()),
+            }
+        }
+    }
+    Ok(Operation {
+        name: def
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or(name)
+            .to_owned(),
+        input,
+        output,
+        result_wrapper,
+        errors,
+    })
+}
+
+/// Whether the raw shape `name` carries botocore's `exception` flag (an error shape without an
+/// `error` trait).
+fn is_exception(shapes: &JsonObject, name: &str) -> bool {
     shapes
         .get(name)
         .and_then(|s| s.get("exception"))
@@ -455,190 +492,19 @@ fn is_exception(shapes: &serde_json::Map<String, Value>, name: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn parse_shape(name: &str, def: &Value, path: &str) -> Result<Shape, (String, String)> {
-    let err = |p: String, r: String| (p, r);
+/// Parses one named shape: its kind with constraints, its error trait and its sensitivity.
+fn parse_shape(name: &str, def: &Value, path: &str) -> Result<Shape, ShapeError> {
     let obj = def
         .as_object()
-        .ok_or_else(|| err(path.to_owned(), "a shape must be a JSON object".into()))?;
+        .ok_or_else(|| (path.to_owned(), "a shape must be a JSON object".to_owned()))?;
     let ty = obj
         .get("type")
         .and_then(Value::as_str)
-        .ok_or_else(|| err(format!("{path}.type"), "missing or not a string".into()))?;
-    let uint = |key: &str| -> Result<Option<u64>, (String, String)> {
-        match obj.get(key) {
-            None => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
-                err(
-                    format!("{path}.{key}"),
-                    "must be a non-negative integer".into(),
-                )
-            }),
-        }
-    };
-    let int = |key: &str| -> Result<Option<i64>, (String, String)> {
-        match obj.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| err(format!("{path}.{key}"), "must be an integer".into())),
-        }
-    };
-    let check_bounds = |min: Option<i128>, max: Option<i128>| {
-        if let (Some(a), Some(b)) = (min, max) {
-            if a > b {
-                return Err(err(
-                    format!("{path}.min"),
-                    format!("min ({a}) is greater than max ({b})"),
-                ));
-            }
-        }
-        Ok(())
-    };
-    let shape_ref = |key: &str| -> Result<String, (String, String)> {
-        obj.get(key)
-            .and_then(|v| v.get("shape"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                err(
-                    format!("{path}.{key}.shape"),
-                    "missing or not a string".into(),
-                )
-            })
-    };
-    let kind = match ty {
-        "structure" => {
-            let members_obj = match obj.get("members") {
-                None => serde_json::Map::new(),
-                Some(Value::Object(m)) => m.clone(),
-                Some(_) => return Err(err(format!("{path}.members"), "not an object".into())),
-            };
-            let mut members = Vec::new();
-            for (m, mdef) in &members_obj {
-                let shape = mdef
-                    .get("shape")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        err(
-                            format!("{path}.members.{m}.shape"),
-                            "missing or not a string".into(),
-                        )
-                    })?
-                    .to_owned();
-                members.push(Member {
-                    name: m.clone(),
-                    shape,
-                });
-            }
-            let required = match obj.get("required") {
-                None => vec![],
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|v| {
-                        v.as_str().map(str::to_owned).ok_or_else(|| {
-                            err(format!("{path}.required"), "must list strings".into())
-                        })
-                    })
-                    .collect::<Result<_, _>>()?,
-                Some(_) => return Err(err(format!("{path}.required"), "not an array".into())),
-            };
-            ShapeKind::Structure { members, required }
-        }
-        "string" => {
-            let (min, max) = (uint("min")?, uint("max")?);
-            check_bounds(min.map(i128::from), max.map(i128::from))?;
-            let pattern = match obj.get("pattern") {
-                None => None,
-                Some(Value::String(p)) => Some(
-                    Pattern::new(p).map_err(|e| err(format!("{path}.pattern"), e.to_string()))?,
-                ),
-                Some(_) => return Err(err(format!("{path}.pattern"), "not a string".into())),
-            };
-            let enum_values = match obj.get("enum") {
-                None => vec![],
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_owned)
-                            .ok_or_else(|| err(format!("{path}.enum"), "must list strings".into()))
-                    })
-                    .collect::<Result<_, _>>()?,
-                Some(_) => return Err(err(format!("{path}.enum"), "not an array".into())),
-            };
-            ShapeKind::String(StringShape {
-                min,
-                max,
-                pattern,
-                enum_values,
-            })
-        }
-        "integer" | "long" => {
-            let (min, max) = (int("min")?, int("max")?);
-            check_bounds(min.map(i128::from), max.map(i128::from))?;
-            if ty == "integer" {
-                ShapeKind::Integer { min, max }
-            } else {
-                ShapeKind::Long { min, max }
-            }
-        }
-        "double" | "float" => ShapeKind::Double,
-        "boolean" => ShapeKind::Boolean,
-        "timestamp" => ShapeKind::Timestamp,
-        "blob" => {
-            let (min, max) = (uint("min")?, uint("max")?);
-            check_bounds(min.map(i128::from), max.map(i128::from))?;
-            ShapeKind::Blob { min, max }
-        }
-        "list" => {
-            let (min, max) = (uint("min")?, uint("max")?);
-            check_bounds(min.map(i128::from), max.map(i128::from))?;
-            ShapeKind::List {
-                member: shape_ref("member")?,
-                min,
-                max,
-            }
-        }
-        "map" => ShapeKind::Map {
-            key: shape_ref("key")?,
-            value: shape_ref("value")?,
-        },
-        other => {
-            return Err(err(
-                format!("{path}.type"),
-                format!("unknown shape type {other:?}"),
-            ));
-        }
-    };
+        .ok_or_else(|| (format!("{path}.type"), "missing or not a string".to_owned()))?;
+    let kind = parse_shape_kind(ty, obj, path)?;
     let error = match obj.get("error") {
         None => None,
-        Some(e) => {
-            let code = e
-                .get("code")
-                .and_then(Value::as_str)
-                .unwrap_or(name.strip_suffix("Exception").unwrap_or(name))
-                .to_owned();
-            let http_status = e
-                .get("httpStatusCode")
-                .and_then(Value::as_u64)
-                .and_then(|s| u16::try_from(s).ok())
-                .filter(|s| (100..600).contains(s))
-                .ok_or_else(|| {
-                    err(
-                        format!("{path}.error.httpStatusCode"),
-                        "missing or not an HTTP status".into(),
-                    )
-                })?;
-            Some(ErrorInfo {
-                code,
-                http_status,
-                sender_fault: e
-                    .get("senderFault")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            })
-        }
+        Some(e) => Some(parse_error_info(name, e, path)?),
     };
     Ok(Shape {
         name: name.to_owned(),
@@ -649,4 +515,201 @@ fn parse_shape(name: &str, def: &Value, path: &str) -> Result<Shape, (String, St
             .unwrap_or(false),
         error,
     })
+}
+
+/// Reads what a shape of type `ty` is, with its constraints (bounds checked, patterns compiled),
+/// so that nothing downstream meets a constraint it cannot use.
+fn parse_shape_kind(ty: &str, obj: &JsonObject, path: &str) -> Result<ShapeKind, ShapeError> {
+    Ok(match ty {
+        "structure" => parse_structure(obj, path)?,
+        "string" => parse_string(obj, path)?,
+        "integer" | "long" => {
+            let (min, max) = (int(obj, path, "min")?, int(obj, path, "max")?);
+            check_bounds(path, min.map(i128::from), max.map(i128::from))?;
+            if ty == "integer" {
+                ShapeKind::Integer { min, max }
+            } else {
+                ShapeKind::Long { min, max }
+            }
+        }
+        "double" | "float" => ShapeKind::Double,
+        "boolean" => ShapeKind::Boolean,
+        "timestamp" => ShapeKind::Timestamp,
+        "blob" => {
+            let (min, max) = (uint(obj, path, "min")?, uint(obj, path, "max")?);
+            check_bounds(path, min.map(i128::from), max.map(i128::from))?;
+            ShapeKind::Blob { min, max }
+        }
+        "list" => {
+            let (min, max) = (uint(obj, path, "min")?, uint(obj, path, "max")?);
+            check_bounds(path, min.map(i128::from), max.map(i128::from))?;
+            ShapeKind::List {
+                member: shape_ref(obj, path, "member")?,
+                min,
+                max,
+            }
+        }
+        "map" => ShapeKind::Map {
+            key: shape_ref(obj, path, "key")?,
+            value: shape_ref(obj, path, "value")?,
+        },
+        other => {
+            return Err((
+                format!("{path}.type"),
+                format!("unknown shape type {other:?}"),
+            ));
+        }
+    })
+}
+
+/// Reads a structure's members (in model order, which the AWS CLI prints in) and its required
+/// list; whether they resolve is checked once all shapes are read.
+fn parse_structure(obj: &JsonObject, path: &str) -> Result<ShapeKind, ShapeError> {
+    let members_obj = match obj.get("members") {
+        None => serde_json::Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err((format!("{path}.members"), "not an object".into())),
+    };
+    let mut members = Vec::new();
+    for (m, mdef) in &members_obj {
+        let shape = mdef
+            .get("shape")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                (
+                    format!("{path}.members.{m}.shape"),
+                    "missing or not a string".to_owned(),
+                )
+            })?
+            .to_owned();
+        members.push(Member {
+            name: m.clone(),
+            shape,
+        });
+    }
+    let required = match obj.get("required") {
+        None => vec![],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| (format!("{path}.required"), "must list strings".to_owned()))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err((format!("{path}.required"), "not an array".into())),
+    };
+    Ok(ShapeKind::Structure { members, required })
+}
+
+/// Reads a string shape's length bounds, pattern (compiled here, so a bad one fails at load
+/// time with its path) and enum values.
+fn parse_string(obj: &JsonObject, path: &str) -> Result<ShapeKind, ShapeError> {
+    let (min, max) = (uint(obj, path, "min")?, uint(obj, path, "max")?);
+    check_bounds(path, min.map(i128::from), max.map(i128::from))?;
+    let pattern = match obj.get("pattern") {
+        None => None,
+        Some(Value::String(p)) => {
+            Some(Pattern::new(p).map_err(|e| (format!("{path}.pattern"), e.to_string()))?)
+        }
+        Some(_) => return Err((format!("{path}.pattern"), "not a string".into())),
+    };
+    let enum_values = match obj.get("enum") {
+        None => vec![],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| (format!("{path}.enum"), "must list strings".to_owned()))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err((format!("{path}.enum"), "not an array".into())),
+    };
+    Ok(ShapeKind::String(StringShape {
+        min,
+        max,
+        pattern,
+        enum_values,
+    }))
+}
+
+/// Reads an error shape's trait: its wire code (the shape name less `Exception` unless given),
+/// HTTP status (required, 100-599) and whether the sender is at fault.
+fn parse_error_info(name: &str, e: &Value, path: &str) -> Result<ErrorInfo, ShapeError> {
+    let code = e
+        .get("code")
+        .and_then(Value::as_str)
+        .unwrap_or(name.strip_suffix("Exception").unwrap_or(name))
+        .to_owned();
+    let http_status = e
+        .get("httpStatusCode")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| (100..600).contains(s))
+        .ok_or_else(|| {
+            (
+                format!("{path}.error.httpStatusCode"),
+                "missing or not an HTTP status".to_owned(),
+            )
+        })?;
+    Ok(ErrorInfo {
+        code,
+        http_status,
+        sender_fault: e
+            .get("senderFault")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
+/// The optional non-negative integer `key` of a shape (a length or count bound).
+fn uint(obj: &JsonObject, path: &str, key: &str) -> Result<Option<u64>, ShapeError> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            (
+                format!("{path}.{key}"),
+                "must be a non-negative integer".to_owned(),
+            )
+        }),
+    }
+}
+
+/// The optional integer `key` of a shape (a value bound of a number shape).
+fn int(obj: &JsonObject, path: &str, key: &str) -> Result<Option<i64>, ShapeError> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| (format!("{path}.{key}"), "must be an integer".to_owned())),
+    }
+}
+
+/// Refuses `min > max`, which no value could satisfy (reported at `PATH.min`).
+fn check_bounds(path: &str, min: Option<i128>, max: Option<i128>) -> Result<(), ShapeError> {
+    if let (Some(a), Some(b)) = (min, max)
+        && a > b
+    {
+        return Err((
+            format!("{path}.min"),
+            format!("min ({a}) is greater than max ({b})"),
+        ));
+    }
+    Ok(())
+}
+
+/// The shape named by `KEY.shape` (a list's member, a map's key or value).
+fn shape_ref(obj: &JsonObject, path: &str, key: &str) -> Result<String, ShapeError> {
+    obj.get(key)
+        .and_then(|v| v.get("shape"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            (
+                format!("{path}.{key}.shape"),
+                "missing or not a string".to_owned(),
+            )
+        })
 }

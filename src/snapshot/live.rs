@@ -389,373 +389,426 @@ pub async fn record_until(
     })
 }
 
+/// The run-unique names the cases use, each replaced by a placeholder in every snapshot.
+struct Names {
+    /// `snap` + the run id: the prefix of every name, and the ledger's run prefix.
+    token: String,
+    /// The user of the lifecycle and of most error cases.
+    a: String,
+    /// A second user, whose key must not manage `a`'s keys.
+    b: String,
+    /// A user that is never created.
+    missing: String,
+    n64: String,
+    n65: String,
+    n128: String,
+    n129: String,
+    /// 129 characters with one outside the pattern: too long and a bad character at once.
+    n129_bad: String,
+    /// Every punctuation character the user name pattern allows.
+    punct: String,
+    /// The path of `a`, so that ListUsers sees only this run's user.
+    path: String,
+}
+
+impl Names {
+    /// Derives every name from the run id, padded to the lengths the boundary cases need.
+    fn new(run: &str) -> Names {
+        let token = format!("snap{run}");
+        let pad = |n: usize| format!("{token}{}", "x".repeat(n.saturating_sub(token.len())));
+        Names {
+            a: format!("{token}a"),
+            b: format!("{token}b"),
+            missing: format!("{token}z"),
+            n64: pad(64),
+            n65: pad(65),
+            n128: pad(128),
+            n129: pad(129),
+            n129_bad: format!("{}!", pad(128)),
+            punct: format!("{token}+=,.@_-"),
+            path: format!("/{token}/"),
+            token,
+        }
+    }
+
+    /// Each name with its placeholder, for the normaliser (the path holds the token, so it
+    /// needs none of its own).
+    fn placeholders(&self) -> [(&String, &'static str); 10] {
+        [
+            (&self.token, "[run]"),
+            (&self.a, "[user]"),
+            (&self.b, "[user-b]"),
+            (&self.missing, "[user-missing]"),
+            (&self.n64, "[user-64]"),
+            (&self.n65, "[user-65]"),
+            (&self.n128, "[name-128]"),
+            (&self.n129, "[name-129]"),
+            (&self.n129_bad, "[name-129-bad]"),
+            (&self.punct, "[user-punct]"),
+        ]
+    }
+}
+
+/// An IAM awsQuery request from `(name, value)` pairs whose first is the action: Action first,
+/// then Version, then the rest, as the AWS CLI orders them.
+fn iam(pairs: &[(&str, &str)]) -> RawRequest {
+    let mut out = vec![
+        ("Action".to_owned(), pairs[0].1.to_owned()),
+        ("Version".to_owned(), IAM_VERSION.to_owned()),
+    ];
+    out.extend(
+        pairs[1..]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    RawRequest::form(&out)
+}
+
+/// Sends the case set in [`CASES`] order, one group after another; each group leaves the
+/// target as the next one expects it.
 async fn run_cases(s: &mut Session<'_>, run: &str) -> Result<(), SnapshotError> {
-    let token = format!("snap{run}");
-    let a = format!("{token}a");
-    let b = format!("{token}b");
-    let missing = format!("{token}z");
-    let pad = |n: usize| format!("{token}{}", "x".repeat(n.saturating_sub(token.len())));
-    let n64 = pad(64);
-    let n65 = pad(65);
-    let n128 = pad(128);
-    let n129 = pad(129);
-    let n129_bad = format!("{}!", pad(128));
-    let punct = format!("{token}+=,.@_-");
-    let path = format!("/{token}/");
-    for (actual, placeholder) in [
-        (&token, "[run]"),
-        (&a, "[user]"),
-        (&b, "[user-b]"),
-        (&missing, "[user-missing]"),
-        (&n64, "[user-64]"),
-        (&n65, "[user-65]"),
-        (&n128, "[name-128]"),
-        (&n129, "[name-129]"),
-        (&n129_bad, "[name-129-bad]"),
-        (&punct, "[user-punct]"),
-    ] {
+    let names = Names::new(run);
+    for (actual, placeholder) in names.placeholders() {
         s.norm.replace(actual.clone(), placeholder);
     }
-    // Action first, then Version, then the rest, as the AWS CLI orders them.
-    let iam = |pairs: &[(&str, &str)]| {
-        let mut out = vec![
-            ("Action".to_owned(), pairs[0].1.to_owned()),
-            ("Version".to_owned(), IAM_VERSION.to_owned()),
-        ];
-        out.extend(
-            pairs[1..]
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        RawRequest::form(&out)
-    };
-    let n = Signing::Normal;
-
-    // The lifecycle, part one.
-    s.case(
-        "create-user.ok",
-        iam(&[("Action", "CreateUser"), ("UserName", &a), ("Path", &path)]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    s.case(
-        "create-user.entity-already-exists",
-        iam(&[("Action", "CreateUser"), ("UserName", &a)]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    s.case(
-        "get-user.ok",
-        iam(&[("Action", "GetUser"), ("UserName", &a)]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    s.case(
-        "list-users.ok",
-        iam(&[("Action", "ListUsers"), ("PathPrefix", &path)]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    s.case(
-        "create-access-key.ok",
-        iam(&[("Action", "CreateAccessKey"), ("UserName", &a)]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    let key1 = s.key_of(&a, 0).map(|k| k.0).unwrap_or_default();
-    s.case(
-        "list-access-keys.ok",
-        iam(&[("Action", "ListAccessKeys"), ("UserName", &a)]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    s.case(
-        "update-access-key.ok",
-        iam(&[
-            ("Action", "UpdateAccessKey"),
-            ("UserName", &a),
-            ("AccessKeyId", &key1),
-            ("Status", "Inactive"),
-        ]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    s.case(
-        "get-access-key-last-used.ok",
-        iam(&[("Action", "GetAccessKeyLastUsed"), ("AccessKeyId", &key1)]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    s.call(&[
-        ("Action", "CreateAccessKey"),
-        ("Version", IAM_VERSION),
-        ("UserName", &a),
-    ])
-    .await?;
-    s.case(
-        "create-access-key.limit-exceeded",
-        iam(&[("Action", "CreateAccessKey"), ("UserName", &a)]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    if let Some((_, creds)) = s.key_of(&a, 1) {
-        let sts = s.client.clone().with_scope(Scope {
-            service: "sts".into(),
-            region: "us-east-1".into(),
-        });
-        s.case(
-            "get-caller-identity.ok",
-            RawRequest::form(&p(&[
-                ("Action", "GetCallerIdentity"),
-                ("Version", STS_VERSION),
-            ])),
-            Signing::As(creds),
-            Some(&sts),
-        )
-        .await?;
-    }
-
-    // Another user's key may not manage this user's keys.
-    s.call(&[
-        ("Action", "CreateUser"),
-        ("Version", IAM_VERSION),
-        ("UserName", &b),
-    ])
-    .await?;
-    s.call(&[
-        ("Action", "CreateAccessKey"),
-        ("Version", IAM_VERSION),
-        ("UserName", &b),
-    ])
-    .await?;
-    if let Some((_, creds)) = s.key_of(&b, 0) {
-        s.case(
-            "list-access-keys.access-denied",
-            iam(&[("Action", "ListAccessKeys"), ("UserName", &a)]),
-            Signing::As(creds),
-            None,
-        )
-        .await?;
-    }
-
-    // Authentication errors, all on a read-only call so that an endpoint that checks nothing
-    // changes nothing.
-    let list_a = || iam(&[("Action", "ListAccessKeys"), ("UserName", &a)]);
-    s.case(
-        "auth.missing-authentication-token",
-        list_a(),
-        Signing::Unsigned,
-        None,
-    )
-    .await?;
-    s.case(
-        "auth.invalid-client-token-id",
-        list_a(),
-        Signing::As(Credentials::new(
-            UNKNOWN_KEY_ID,
-            crate::client::EXAMPLE_SECRET_ACCESS_KEY,
-        )),
-        None,
-    )
-    .await?;
-    s.case(
-        "auth.signature-does-not-match",
-        list_a(),
-        Signing::Corrupted,
-        None,
-    )
-    .await?;
-    let mut incomplete = list_a();
-    incomplete.headers.push((
-        "authorization".into(),
-        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20250101/us-east-1/iam/aws4_request"
-            .into(),
-    ));
-    s.case(
-        "auth.incomplete-signature",
-        incomplete,
-        Signing::Unsigned,
-        None,
-    )
-    .await?;
-    s.case(
-        "auth.request-expired",
-        list_a(),
-        Signing::Skewed(-3600),
-        None,
-    )
-    .await?;
-
-    // Protocol errors.
-    s.case(
-        "protocol.invalid-action",
-        iam(&[("Action", "DescribeNothing")]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    s.case(
-        "protocol.missing-action",
-        RawRequest::form(&p(&[("Version", IAM_VERSION), ("UserName", &a)])),
-        n.clone(),
-        None,
-    )
-    .await?;
-    s.case(
-        "protocol.bad-version",
-        RawRequest::form(&p(&[
-            ("Action", "ListAccessKeys"),
-            ("Version", "2099-01-01"),
-            ("UserName", &a),
-        ])),
-        n.clone(),
-        None,
-    )
-    .await?;
-    let padding = "x".repeat(LARGE_BODY_BYTES);
-    s.case(
-        "protocol.body-too-large",
-        iam(&[
-            ("Action", "ListAccessKeys"),
-            ("UserName", &a),
-            ("Padding", &padding),
-        ]),
-        n.clone(),
-        None,
-    )
-    .await?;
-
-    // Boundary names and validation.
-    for (case, name) in [
-        ("create-user.name-64.ok", &n64),
-        ("create-user.name-punctuation.ok", &punct),
-    ] {
-        s.case(
-            case,
-            iam(&[("Action", "CreateUser"), ("UserName", name)]),
-            n.clone(),
-            None,
-        )
-        .await?;
-        s.call(&[
-            ("Action", "DeleteUser"),
-            ("Version", IAM_VERSION),
-            ("UserName", name),
-        ])
-        .await?;
-    }
-    s.case(
-        "create-user.name-65.validation-error",
-        iam(&[("Action", "CreateUser"), ("UserName", &n65)]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    for (case, name) in [
-        ("create-access-key.name-128.no-such-entity", n128.as_str()),
-        ("create-access-key.name-129.validation-error", n129.as_str()),
-        (
-            "create-access-key.name-pattern.validation-error",
-            "bad name",
-        ),
-        (
-            "create-access-key.name-non-ascii.validation-error",
-            "snap\u{e9}",
-        ),
-        (
-            "create-access-key.name-multiple.validation-error",
-            n129_bad.as_str(),
-        ),
-        ("create-access-key.no-such-entity", missing.as_str()),
-    ] {
-        s.case(
-            case,
-            iam(&[("Action", "CreateAccessKey"), ("UserName", name)]),
-            n.clone(),
-            None,
-        )
-        .await?;
-    }
-    // Late in the run: an endpoint that deletes a user with keys would otherwise turn every
-    // later case into NoSuchEntity. If it does, the user is created again for the cases left.
-    let r = s
-        .case(
-            "delete-user.delete-conflict",
-            iam(&[("Action", "DeleteUser"), ("UserName", &a)]),
-            n.clone(),
-            None,
-        )
-        .await?;
-    if r.status < 300 {
-        s.keys.retain(|k| k.user != a);
-        s.call(&[
-            ("Action", "CreateUser"),
-            ("Version", IAM_VERSION),
-            ("UserName", &a),
-            ("Path", &path),
-        ])
-        .await?;
-    }
-    s.case(
-        "delete-access-key.no-such-entity",
-        iam(&[
-            ("Action", "DeleteAccessKey"),
-            ("UserName", &a),
-            ("AccessKeyId", UNKNOWN_KEY_ID),
-        ]),
-        n.clone(),
-        None,
-    )
-    .await?;
-
-    // The lifecycle, part two.
-    s.case(
-        "delete-access-key.ok",
-        iam(&[
-            ("Action", "DeleteAccessKey"),
-            ("UserName", &a),
-            ("AccessKeyId", &key1),
-        ]),
-        n.clone(),
-        None,
-    )
-    .await?;
-    let rest: Vec<(String, String)> = s
-        .keys
-        .iter()
-        .map(|k| (k.user.clone(), k.id.clone()))
-        .collect();
-    for (user, id) in rest {
-        s.call(&[
-            ("Action", "DeleteAccessKey"),
-            ("Version", IAM_VERSION),
-            ("UserName", &user),
-            ("AccessKeyId", &id),
-        ])
-        .await?;
-    }
-    s.call(&[
-        ("Action", "DeleteUser"),
-        ("Version", IAM_VERSION),
-        ("UserName", &b),
-    ])
-    .await?;
-    s.case(
-        "delete-user.ok",
-        iam(&[("Action", "DeleteUser"), ("UserName", &a)]),
-        n.clone(),
-        None,
-    )
-    .await?;
+    let key1 = s.lifecycle_start(&names).await?;
+    s.other_users_key(&names).await?;
+    s.auth_errors(&names).await?;
+    s.protocol_errors(&names).await?;
+    s.boundary_names(&names).await?;
+    s.late_errors(&names).await?;
+    s.lifecycle_end(&names, &key1).await?;
     debug_assert!(s.out.iter().all(|r| CASES.iter().any(|c| c.name == r.name)));
     Ok(())
+}
+
+/// The case groups, in the order [`run_cases`] sends them.
+impl Session<'_> {
+    /// Sends a request signed as the client's identity and records it as case `name`.
+    async fn signed(&mut self, name: &str, req: RawRequest) -> Result<RawResponse, SnapshotError> {
+        self.case(name, req, Signing::Normal, None).await
+    }
+
+    /// The lifecycle, part one: user `a` is created and read, gets a key (listed, made
+    /// Inactive, its last use read) and a second one, is refused a third (the quota), and signs
+    /// with the second; returns the ID of the first key.
+    async fn lifecycle_start(&mut self, names: &Names) -> Result<String, SnapshotError> {
+        let (a, path) = (&names.a, &names.path);
+        self.signed(
+            "create-user.ok",
+            iam(&[("Action", "CreateUser"), ("UserName", a), ("Path", path)]),
+        )
+        .await?;
+        self.signed(
+            "create-user.entity-already-exists",
+            iam(&[("Action", "CreateUser"), ("UserName", a)]),
+        )
+        .await?;
+        self.signed(
+            "get-user.ok",
+            iam(&[("Action", "GetUser"), ("UserName", a)]),
+        )
+        .await?;
+        self.signed(
+            "list-users.ok",
+            iam(&[("Action", "ListUsers"), ("PathPrefix", path)]),
+        )
+        .await?;
+        self.signed(
+            "create-access-key.ok",
+            iam(&[("Action", "CreateAccessKey"), ("UserName", a)]),
+        )
+        .await?;
+        let key1 = self.key_of(a, 0).map(|k| k.0).unwrap_or_default();
+        self.signed(
+            "list-access-keys.ok",
+            iam(&[("Action", "ListAccessKeys"), ("UserName", a)]),
+        )
+        .await?;
+        self.signed(
+            "update-access-key.ok",
+            iam(&[
+                ("Action", "UpdateAccessKey"),
+                ("UserName", a),
+                ("AccessKeyId", &key1),
+                ("Status", "Inactive"),
+            ]),
+        )
+        .await?;
+        self.signed(
+            "get-access-key-last-used.ok",
+            iam(&[("Action", "GetAccessKeyLastUsed"), ("AccessKeyId", &key1)]),
+        )
+        .await?;
+        self.call(&[
+            ("Action", "CreateAccessKey"),
+            ("Version", IAM_VERSION),
+            ("UserName", a),
+        ])
+        .await?;
+        self.signed(
+            "create-access-key.limit-exceeded",
+            iam(&[("Action", "CreateAccessKey"), ("UserName", a)]),
+        )
+        .await?;
+        if let Some((_, creds)) = self.key_of(a, 1) {
+            let sts = self.client.clone().with_scope(Scope {
+                service: "sts".into(),
+                region: "us-east-1".into(),
+            });
+            self.case(
+                "get-caller-identity.ok",
+                RawRequest::form(&p(&[
+                    ("Action", "GetCallerIdentity"),
+                    ("Version", STS_VERSION),
+                ])),
+                Signing::As(creds),
+                Some(&sts),
+            )
+            .await?;
+        }
+        Ok(key1)
+    }
+
+    /// Another user's key may not manage this user's keys: user `b` and its key are created
+    /// (not recorded) and list `a`'s keys.
+    async fn other_users_key(&mut self, names: &Names) -> Result<(), SnapshotError> {
+        let (a, b) = (&names.a, &names.b);
+        self.call(&[
+            ("Action", "CreateUser"),
+            ("Version", IAM_VERSION),
+            ("UserName", b),
+        ])
+        .await?;
+        self.call(&[
+            ("Action", "CreateAccessKey"),
+            ("Version", IAM_VERSION),
+            ("UserName", b),
+        ])
+        .await?;
+        if let Some((_, creds)) = self.key_of(b, 0) {
+            self.case(
+                "list-access-keys.access-denied",
+                iam(&[("Action", "ListAccessKeys"), ("UserName", a)]),
+                Signing::As(creds),
+                None,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Authentication errors, all on a read-only call so that an endpoint that checks nothing
+    /// changes nothing.
+    async fn auth_errors(&mut self, names: &Names) -> Result<(), SnapshotError> {
+        let list_a = || iam(&[("Action", "ListAccessKeys"), ("UserName", &names.a)]);
+        self.case(
+            "auth.missing-authentication-token",
+            list_a(),
+            Signing::Unsigned,
+            None,
+        )
+        .await?;
+        self.case(
+            "auth.invalid-client-token-id",
+            list_a(),
+            Signing::As(Credentials::new(
+                UNKNOWN_KEY_ID,
+                crate::client::EXAMPLE_SECRET_ACCESS_KEY,
+            )),
+            None,
+        )
+        .await?;
+        self.case(
+            "auth.signature-does-not-match",
+            list_a(),
+            Signing::Corrupted,
+            None,
+        )
+        .await?;
+        let mut incomplete = list_a();
+        incomplete.headers.push((
+            "authorization".into(),
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20250101/us-east-1/iam/aws4_request"
+                .into(),
+        ));
+        self.case(
+            "auth.incomplete-signature",
+            incomplete,
+            Signing::Unsigned,
+            None,
+        )
+        .await?;
+        self.case(
+            "auth.request-expired",
+            list_a(),
+            Signing::Skewed(-3600),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Protocol errors: an unknown action, none, an unknown API version, an oversized body.
+    async fn protocol_errors(&mut self, names: &Names) -> Result<(), SnapshotError> {
+        let a = &names.a;
+        self.signed(
+            "protocol.invalid-action",
+            iam(&[("Action", "DescribeNothing")]),
+        )
+        .await?;
+        self.signed(
+            "protocol.missing-action",
+            RawRequest::form(&p(&[("Version", IAM_VERSION), ("UserName", a)])),
+        )
+        .await?;
+        self.signed(
+            "protocol.bad-version",
+            RawRequest::form(&p(&[
+                ("Action", "ListAccessKeys"),
+                ("Version", "2099-01-01"),
+                ("UserName", a),
+            ])),
+        )
+        .await?;
+        let padding = "x".repeat(LARGE_BODY_BYTES);
+        self.signed(
+            "protocol.body-too-large",
+            iam(&[
+                ("Action", "ListAccessKeys"),
+                ("UserName", a),
+                ("Padding", &padding),
+            ]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Boundary names and validation: user names at and over the length limits, with every
+    /// allowed punctuation character and with characters outside the pattern (users created
+    /// here are deleted at once).
+    async fn boundary_names(&mut self, names: &Names) -> Result<(), SnapshotError> {
+        for (case, name) in [
+            ("create-user.name-64.ok", &names.n64),
+            ("create-user.name-punctuation.ok", &names.punct),
+        ] {
+            self.signed(case, iam(&[("Action", "CreateUser"), ("UserName", name)]))
+                .await?;
+            self.call(&[
+                ("Action", "DeleteUser"),
+                ("Version", IAM_VERSION),
+                ("UserName", name),
+            ])
+            .await?;
+        }
+        self.signed(
+            "create-user.name-65.validation-error",
+            iam(&[("Action", "CreateUser"), ("UserName", &names.n65)]),
+        )
+        .await?;
+        for (case, name) in [
+            (
+                "create-access-key.name-128.no-such-entity",
+                names.n128.as_str(),
+            ),
+            (
+                "create-access-key.name-129.validation-error",
+                names.n129.as_str(),
+            ),
+            (
+                "create-access-key.name-pattern.validation-error",
+                "bad name",
+            ),
+            (
+                "create-access-key.name-non-ascii.validation-error",
+                "snap\u{e9}",
+            ),
+            (
+                "create-access-key.name-multiple.validation-error",
+                names.n129_bad.as_str(),
+            ),
+            ("create-access-key.no-such-entity", names.missing.as_str()),
+        ] {
+            self.signed(
+                case,
+                iam(&[("Action", "CreateAccessKey"), ("UserName", name)]),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Deleting a user that has keys, and a key that does not exist. Late in the run: an
+    /// endpoint that deletes a user with keys would otherwise turn every later case into
+    /// NoSuchEntity. If it does, the user is created again for the cases left.
+    async fn late_errors(&mut self, names: &Names) -> Result<(), SnapshotError> {
+        let a = &names.a;
+        let r = self
+            .signed(
+                "delete-user.delete-conflict",
+                iam(&[("Action", "DeleteUser"), ("UserName", a)]),
+            )
+            .await?;
+        if r.status < 300 {
+            self.keys.retain(|k| &k.user != a);
+            self.call(&[
+                ("Action", "CreateUser"),
+                ("Version", IAM_VERSION),
+                ("UserName", a),
+                ("Path", &names.path),
+            ])
+            .await?;
+        }
+        self.signed(
+            "delete-access-key.no-such-entity",
+            iam(&[
+                ("Action", "DeleteAccessKey"),
+                ("UserName", a),
+                ("AccessKeyId", UNKNOWN_KEY_ID),
+            ]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The lifecycle, part two: `a`'s first key is deleted (recorded), every other key and
+    /// user `b` quietly, and then user `a` (recorded).
+    async fn lifecycle_end(&mut self, names: &Names, key1: &str) -> Result<(), SnapshotError> {
+        let a = &names.a;
+        self.signed(
+            "delete-access-key.ok",
+            iam(&[
+                ("Action", "DeleteAccessKey"),
+                ("UserName", a),
+                ("AccessKeyId", key1),
+            ]),
+        )
+        .await?;
+        let rest: Vec<(String, String)> = self
+            .keys
+            .iter()
+            .map(|k| (k.user.clone(), k.id.clone()))
+            .collect();
+        for (user, id) in rest {
+            self.call(&[
+                ("Action", "DeleteAccessKey"),
+                ("Version", IAM_VERSION),
+                ("UserName", &user),
+                ("AccessKeyId", &id),
+            ])
+            .await?;
+        }
+        self.call(&[
+            ("Action", "DeleteUser"),
+            ("Version", IAM_VERSION),
+            ("UserName", &names.b),
+        ])
+        .await?;
+        self.signed(
+            "delete-user.ok",
+            iam(&[("Action", "DeleteUser"), ("UserName", a)]),
+        )
+        .await?;
+        Ok(())
+    }
 }

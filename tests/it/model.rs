@@ -140,6 +140,191 @@ fn loader_names_a_fact_of_the_wrong_type() {
     );
 }
 
+/// Every problem the service loader detects, each with the exact message: the file, the JSON
+/// path of the first problem in document order (metadata, shapes, references, operations) and
+/// what is wrong there.
+#[test]
+fn loader_names_each_problem_exactly() {
+    type Edit = fn(&mut Value);
+    let cases: &[(Edit, &str)] = &[
+        (|v| *v = json!([]), "$: the document must be a JSON object"),
+        (
+            |v| v["metadata"] = json!(1),
+            "$.metadata: missing or not an object",
+        ),
+        (
+            |v| v["metadata"]["protocol"] = json!(1),
+            "$.metadata.protocol: missing or not a string",
+        ),
+        (
+            |v| {
+                v["metadata"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("endpointPrefix");
+            },
+            "$.metadata.endpointPrefix: missing or not a string",
+        ),
+        (
+            // Both broken: the metadata comes first.
+            |v| {
+                v["metadata"]["apiVersion"] = json!(null);
+                v["shapes"] = json!(null);
+            },
+            "$.metadata.apiVersion: missing or not a string",
+        ),
+        (
+            |v| v["shapes"] = json!([]),
+            "$.shapes: missing or not an object",
+        ),
+        (
+            |v| v["shapes"]["stringType"] = json!(1),
+            "$.shapes.stringType: a shape must be a JSON object",
+        ),
+        (
+            |v| v["shapes"]["stringType"] = json!({}),
+            "$.shapes.stringType.type: missing or not a string",
+        ),
+        (
+            |v| v["shapes"]["User"]["members"] = json!([]),
+            "$.shapes.User.members: not an object",
+        ),
+        (
+            |v| v["shapes"]["User"]["members"]["Path"] = json!({}),
+            "$.shapes.User.members.Path.shape: missing or not a string",
+        ),
+        (
+            |v| v["shapes"]["CreateUserRequest"]["required"] = json!("UserName"),
+            "$.shapes.CreateUserRequest.required: not an array",
+        ),
+        (
+            |v| v["shapes"]["CreateUserRequest"]["required"] = json!([1]),
+            "$.shapes.CreateUserRequest.required: must list strings",
+        ),
+        (
+            |v| v["shapes"]["CreateUserRequest"]["required"] = json!(["Nobody"]),
+            "$.shapes.CreateUserRequest.required: required member \"Nobody\" is not a member",
+        ),
+        (
+            |v| v["shapes"]["userNameType"]["min"] = json!(-1),
+            "$.shapes.userNameType.min: must be a non-negative integer",
+        ),
+        (
+            |v| v["shapes"]["userNameType"]["pattern"] = json!(1),
+            "$.shapes.userNameType.pattern: not a string",
+        ),
+        (
+            |v| v["shapes"]["statusType"]["enum"] = json!("Active"),
+            "$.shapes.statusType.enum: not an array",
+        ),
+        (
+            |v| v["shapes"]["statusType"]["enum"] = json!(["Active", 1]),
+            "$.shapes.statusType.enum: must list strings",
+        ),
+        (
+            |v| v["shapes"]["maxItemsType"]["max"] = json!("many"),
+            "$.shapes.maxItemsType.max: must be an integer",
+        ),
+        (
+            |v| v["shapes"]["maxItemsType"]["min"] = json!(5000),
+            "$.shapes.maxItemsType.min: min (5000) is greater than max (1000)",
+        ),
+        (
+            |v| v["shapes"]["blobType"] = json!({"type": "blob", "min": 3, "max": 2}),
+            "$.shapes.blobType.min: min (3) is greater than max (2)",
+        ),
+        (
+            |v| v["shapes"]["userListType"]["max"] = json!(1.5),
+            "$.shapes.userListType.max: must be a non-negative integer",
+        ),
+        (
+            |v| v["shapes"]["userListType"]["member"] = json!({}),
+            "$.shapes.userListType.member.shape: missing or not a string",
+        ),
+        (
+            |v| v["shapes"]["userListType"]["member"]["shape"] = json!("Nobody"),
+            "$.shapes.userListType.member.shape: refers to unknown shape \"Nobody\"",
+        ),
+        (
+            |v| v["shapes"]["mapType"] = json!({"type": "map", "key": {"shape": "stringType"}}),
+            "$.shapes.mapType.value.shape: missing or not a string",
+        ),
+        (
+            |v| {
+                v["shapes"]["mapType"] = json!({"type": "map", "key": {"shape": "stringType"},
+                    "value": {"shape": "Nobody"}})
+            },
+            "$.shapes.mapType.value.shape: refers to unknown shape \"Nobody\"",
+        ),
+        (
+            |v| v["shapes"]["NoSuchEntityException"]["error"]["httpStatusCode"] = json!(700),
+            "$.shapes.NoSuchEntityException.error.httpStatusCode: missing or not an HTTP status",
+        ),
+        (
+            |v| v["operations"] = json!(null),
+            "$.operations: missing or not an object",
+        ),
+        (
+            |v| v["operations"]["CreateUser"]["input"] = json!({}),
+            "$.operations.CreateUser.input.shape: missing or not a string",
+        ),
+        (
+            |v| v["operations"]["CreateUser"]["errors"] = json!({}),
+            "$.operations.CreateUser.errors: not an array",
+        ),
+        (
+            |v| v["operations"]["CreateUser"]["errors"][0] = json!({}),
+            "$.operations.CreateUser.errors[0].shape: missing or not a string",
+        ),
+        (
+            |v| v["operations"]["CreateUser"]["errors"][0]["shape"] = json!("Nobody"),
+            "$.operations.CreateUser.errors[0].shape: refers to unknown shape \"Nobody\"",
+        ),
+        (
+            |v| v["operations"]["CreateUser"]["errors"][0]["shape"] = json!("stringType"),
+            "$.operations.CreateUser.errors[0].shape: shape \"stringType\" is not an error shape",
+        ),
+    ];
+    for (edit, expected) in cases {
+        assert_eq!(
+            service_error(edit),
+            format!("{SERVICE_FILE}: at {expected}")
+        );
+    }
+}
+
+/// What the loader fills in when the model leaves it out: the signing name (the endpoint
+/// prefix), an error code (the shape name less `Exception`), an operation's name (its key),
+/// and an error shape known only by botocore's `exception` flag.
+#[test]
+fn loader_fills_in_what_the_model_leaves_out() {
+    let mut v: Value = serde_json::from_str(EMBEDDED_SERVICE_JSON).unwrap();
+    v["metadata"].as_object_mut().unwrap().remove("signingName");
+    v["metadata"]["endpointPrefix"] = json!("iam-prefix");
+    v["shapes"]["NoSuchEntityException"]["error"]
+        .as_object_mut()
+        .unwrap()
+        .remove("code");
+    v["operations"]["CreateUser"]
+        .as_object_mut()
+        .unwrap()
+        .remove("name");
+    v["shapes"]["FlaggedException"] = json!({"type": "structure", "exception": true});
+    v["operations"]["CreateUser"]["errors"] = json!([{"shape": "FlaggedException"}]);
+    let m =
+        Model::from_service_json(SERVICE_FILE, &v.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.metadata().signing_name, "iam-prefix");
+    let (shape, info) = m
+        .error_by_code("NoSuchEntity")
+        .expect("the code is derived");
+    assert_eq!(shape.name, "NoSuchEntityException");
+    assert_eq!((info.http_status, info.sender_fault), (404, true));
+    let op = m.operation("CreateUser").unwrap();
+    assert_eq!(op.name, "CreateUser");
+    assert_eq!(op.errors, ["FlaggedException"]);
+    assert!(m.shape("FlaggedException").unwrap().error.is_none());
+}
+
 fn real_botocore_json() -> String {
     use std::io::Read;
     let path = concat!(
