@@ -15,10 +15,12 @@
 use super::normalize::{Normalized, Normalizer};
 use super::{CASES, SnapshotError};
 use crate::client::{Client, Credentials, RawRequest, RawResponse, Scope, Signing, TransportError};
-use crate::contract::{Ledger, LedgerEntry, cleanup_ledger};
+use crate::contract::exchange::decode_as;
+use crate::contract::rules::signing_label;
+use crate::contract::{CaseRecord, Exchange, Ledger, LedgerEntry, cleanup_ledger};
 use crate::model::Model;
 use crate::report::Tripwire;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretScanner};
 use crate::wire::{Outcome, decode_response};
 use std::path::PathBuf;
 
@@ -57,6 +59,9 @@ pub struct Recording {
     /// What cleanup could not delete (`user NAME: reason` or `key ID of NAME: reason`), empty
     /// when all is gone. When not empty, the ledger (if one was written) is kept.
     pub cleanup_left: Vec<String>,
+    /// Every recorded case as an [`Exchange`] (request as sent, response with secrets redacted),
+    /// in case order, for the judges.
+    pub exchanges: Vec<Exchange>,
 }
 
 impl Recording {
@@ -95,6 +100,7 @@ struct Session<'a> {
     model: &'static Model,
     norm: Normalizer,
     out: Vec<Recorded>,
+    exchanges: Vec<Exchange>,
     keys: Vec<Key>,
     secrets: Vec<Secret>,
     /// The ledger file, when the run writes one.
@@ -182,8 +188,12 @@ impl Session<'_> {
         signing: Signing,
         client: Option<&Client>,
     ) -> Result<RawResponse, SnapshotError> {
+        let started = std::time::Instant::now();
         let resp = self.raw(&req, &signing, client).await?;
+        let elapsed = started.elapsed().as_millis() as u64;
         self.track(&req, &resp);
+        self.exchanges
+            .push(self.exchange(&req, &signing, &resp, elapsed));
         let request = describe_request(&self.norm, &req, &signing);
         let normalized = self.norm.normalize(resp.status, &resp.headers, &resp.body);
         self.out.push(Recorded {
@@ -192,6 +202,55 @@ impl Session<'_> {
             normalized,
         });
         Ok(resp)
+    }
+
+    /// The exchange record of a case: the request as sent (its form body or query string),
+    /// how it was signed, and the response with every secret the run knows redacted.
+    fn exchange(
+        &self,
+        req: &RawRequest,
+        signing: &Signing,
+        resp: &RawResponse,
+        elapsed: u64,
+    ) -> Exchange {
+        let wire = if req.body.is_empty() {
+            req.path_and_query
+                .split_once('?')
+                .map(|(_, q)| q.to_owned())
+                .unwrap_or_default()
+        } else {
+            String::from_utf8_lossy(&req.body).into_owned()
+        };
+        let params = crate::wire::decode_form(wire.as_bytes()).unwrap_or_default();
+        let action = params
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let case = CaseRecord {
+            action: action.clone(),
+            params,
+            method: req.method.clone(),
+            signing: signing_label(signing),
+            wire,
+            steps: Vec::new(),
+            sequence: None,
+        };
+        let headers = req
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .cloned()
+            .collect();
+        Exchange::record(
+            self.model,
+            decode_as(self.model, &action),
+            case,
+            headers,
+            Ok((resp.status, resp.headers.clone(), resp.body.clone())),
+            elapsed,
+            &SecretScanner::new(&self.secrets),
+        )
     }
 
     /// A signed awsQuery call as the client's identity, not recorded.
@@ -343,6 +402,7 @@ pub async fn record_until(
         model: Model::embedded(),
         norm: Normalizer::new(),
         out: Vec::new(),
+        exchanges: Vec::new(),
         keys: Vec::new(),
         secrets: client
             .credentials()
@@ -383,9 +443,16 @@ pub async fn record_until(
             .check(&c.name, &c.file_text(""))
             .map_err(|e| SnapshotError::Leak(e.to_string()))?;
     }
+    for ex in &s.exchanges {
+        let json = serde_json::to_string(ex).unwrap_or_default();
+        tripwire
+            .check("exchange record", &json)
+            .map_err(|e| SnapshotError::Leak(e.to_string()))?;
+    }
     Ok(Recording {
         cases: s.out,
         cleanup_left,
+        exchanges: s.exchanges,
     })
 }
 

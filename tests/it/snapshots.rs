@@ -131,6 +131,23 @@ fn emulator_responses_to_every_case() {
         names, expected,
         "every documented case is recorded, in order"
     );
+    // Each case is also an exchange record the judges can read, with its status and request.
+    assert_eq!(rec.exchanges.len(), rec.cases.len());
+    for (ex, c) in rec.exchanges.iter().zip(&rec.cases) {
+        let status = ex.response.as_ref().map(|r| r.status).unwrap_or(0);
+        assert!(
+            c.normalized
+                .text
+                .starts_with(&format!("status: {status}\n")),
+            "{}: {status}",
+            c.name
+        );
+        assert!(
+            !ex.case.wire.is_empty() || ex.case.method != "POST",
+            "{}",
+            c.name
+        );
+    }
     in_snapshots(|| {
         for c in &rec.cases {
             // The shape-checking redaction: a dynamic value of the wrong shape fails here
