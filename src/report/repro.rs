@@ -196,12 +196,34 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
         p.setup_user = user;
     }
     let user = decoded_param(f, "UserName").unwrap_or_default().to_owned();
-    let status = |p: &mut Plan, s: &str, code: &str, what: &str| {
-        p.check = "status".into();
-        p.want_status = s.into();
-        p.want_code = code.into();
-        p.checks = what.into();
-    };
+    let class = id.split('.').next().unwrap_or_default();
+    match class {
+        "input" | "accept" => plan_input(&mut p, id, f, &user, &prefix)?,
+        "output" => plan_output(&mut p, id, f, &user, &prefix)?,
+        "error" => plan_error(&mut p, id, f, &user, &prefix)?,
+        "auth" => plan_auth(&mut p, id, f, &user, &prefix)?,
+        "protocol" => plan_protocol(&mut p, id, f, &user, &prefix)?,
+        "concurrency" => {
+            return Err(
+                "the rule is judged over many parallel requests, which a one-request \
+                        reproduction cannot send; replay the run with iam-contract"
+                    .into(),
+            );
+        }
+        _ => return Err(format!("no standalone check is defined for {id}")),
+    }
+    Ok(p)
+}
+
+/// What the scripts check for the input-validation and positive-acceptance rules.
+fn plan_input(
+    p: &mut Plan,
+    id: &str,
+    f: &Finding,
+    user: &str,
+    _prefix: &str,
+) -> Result<(), String> {
+    let c = &f.case;
     match id {
         "input.validation-message" => {
             p.check = "message-equals".into();
@@ -210,33 +232,38 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
             p.want_text = quoted_tail(&f.expected).ok_or("the expected message is not quoted")?;
             p.checks = "HTTP 400, Code ValidationError and exactly the expected Message".into();
         }
-        _ if id.starts_with("input.") => status(
-            &mut p,
+        _ if id.starts_with("input.") => p.status(
             "400",
             "ValidationError",
             "HTTP 400 with Code ValidationError",
         ),
         "accept.generated-names" | "accept.allowed-punctuation" => {
             if c.action == "CreateUser" {
-                p.cleanup_user = user.clone();
-                status(
-                    &mut p,
-                    "200",
-                    "",
-                    "HTTP 200 for CreateUser of the valid name",
-                );
+                p.cleanup_user = user.to_owned();
+                p.status("200", "", "HTTP 200 for CreateUser of the valid name");
             } else {
                 p.check = "created-key".into();
-                p.want_user = user.clone();
+                p.want_user = user.to_owned();
                 p.checks = "HTTP 200 and a key whose AccessKey.UserName is the name sent".into();
             }
         }
-        "accept.existing-user-name-range" => status(
-            &mut p,
-            "404",
-            "NoSuchEntity",
-            "HTTP 404 with Code NoSuchEntity",
-        ),
+        "accept.existing-user-name-range" => {
+            p.status("404", "NoSuchEntity", "HTTP 404 with Code NoSuchEntity")
+        }
+        _ => return Err(format!("no standalone check is defined for {id}")),
+    }
+    Ok(())
+}
+
+/// What the scripts check for the output rules.
+fn plan_output(
+    p: &mut Plan,
+    id: &str,
+    _f: &Finding,
+    user: &str,
+    _prefix: &str,
+) -> Result<(), String> {
+    match id {
         "output.well-formed" => {
             p.check = "well-formed".into();
             p.checks = "the body parses as XML (repro.py: Python's XML parser; repro.sh: \
@@ -256,7 +283,7 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
         }
         _ if id.starts_with("output.") => {
             p.check = "output".into();
-            p.want_user = user.clone();
+            p.want_user = user.to_owned();
             p.output = match id {
                 "output.envelope" => "envelope",
                 "output.schema" => "schema",
@@ -280,9 +307,22 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
             .to_owned()
                 + "; a request that does not succeed cannot be judged (exit 2)";
         }
+        _ => return Err(format!("no standalone check is defined for {id}")),
+    }
+    Ok(())
+}
+
+/// What the scripts check for the error-contract rules.
+fn plan_error(
+    p: &mut Plan,
+    id: &str,
+    f: &Finding,
+    user: &str,
+    _prefix: &str,
+) -> Result<(), String> {
+    match id {
         "error.no-such-entity" => {
-            status(
-                &mut p,
+            p.status(
                 "404",
                 "NoSuchEntity",
                 "HTTP 404, Code NoSuchEntity, Type Sender",
@@ -290,8 +330,7 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
             p.want_type = "Sender".into();
         }
         "error.limit-exceeded" => {
-            status(
-                &mut p,
+            p.status(
                 "409",
                 "LimitExceeded",
                 "after two keys (the first made Inactive), HTTP 409, Code LimitExceeded, Type Sender",
@@ -308,7 +347,7 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
         "error.message-names-subject" => {
             if f.expected.starts_with("a NoSuchEntity message naming") {
                 p.check = "message-contains".into();
-                p.want_text = user.clone();
+                p.want_text = user.to_owned();
                 p.checks = "the NoSuchEntity Message names the missing user".into();
             } else {
                 p.check = "message-nonempty".into();
@@ -322,6 +361,20 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
             p.want_text = quoted_tail(&f.expected).ok_or("the expected message is not quoted")?;
             p.checks = "the same status and Code, and exactly AWS's Message wording".into();
         }
+        _ => return Err(format!("no standalone check is defined for {id}")),
+    }
+    Ok(())
+}
+
+/// What the scripts check for the authentication rules.
+fn plan_auth(
+    p: &mut Plan,
+    id: &str,
+    f: &Finding,
+    _user: &str,
+    _prefix: &str,
+) -> Result<(), String> {
+    match id {
         "auth.unsigned-refused"
         | "auth.bad-signature-refused"
         | "auth.unknown-key-refused"
@@ -354,11 +407,24 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
                 }
             );
         }
-        "protocol.unknown-action" | "protocol.missing-action" => {
-            status(&mut p, "4xx", "", "an HTTP 4xx")
-        }
+        _ => return Err(format!("no standalone check is defined for {id}")),
+    }
+    Ok(())
+}
+
+/// What the scripts check for the protocol rules.
+fn plan_protocol(
+    p: &mut Plan,
+    id: &str,
+    f: &Finding,
+    user: &str,
+    prefix: &str,
+) -> Result<(), String> {
+    let c = &f.case;
+    match id {
+        "protocol.unknown-action" | "protocol.missing-action" => p.status("4xx", "", "an HTTP 4xx"),
         "protocol.invalid-utf8-refused" => {
-            status(&mut p, "4xx", "", "an HTTP 4xx with a well-formed body");
+            p.status("4xx", "", "an HTTP 4xx with a well-formed body");
             p.want_well_formed = true;
         }
         "protocol.bad-version" | "protocol.other-methods-change-nothing" => {
@@ -382,7 +448,7 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
         }
         "protocol.get-query-string" => {
             p.check = "created-key".into();
-            p.want_user = user.clone();
+            p.want_user = user.to_owned();
             p.checks = "HTTP 200 and a key for the user named in the query string".into();
         }
         "protocol.plus-encoding" => {
@@ -391,8 +457,7 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
                 p.want_user = format!("{prefix}-a+b");
                 p.checks = "HTTP 200 and a key for the user whose name has the plus".into();
             } else {
-                status(
-                    &mut p,
+                p.status(
                     "400",
                     "",
                     "HTTP 400: a raw + decodes to a space, which no name may hold",
@@ -403,17 +468,20 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
             p.check = "same-twice".into();
             p.checks = "the same request twice gets the same 4xx status and Code".into();
         }
-        "protocol.no-server-errors" => status(&mut p, "<500", "", "a status below 500"),
-        _ if id.starts_with("concurrency.") => {
-            return Err(
-                "the rule is judged over many parallel requests, which a one-request \
-                        reproduction cannot send; replay the run with iam-contract"
-                    .into(),
-            );
-        }
+        "protocol.no-server-errors" => p.status("<500", "", "a status below 500"),
         _ => return Err(format!("no standalone check is defined for {id}")),
     }
-    Ok(p)
+    Ok(())
+}
+
+impl Plan {
+    /// The script checks the status (and, when not empty, the Code).
+    fn status(&mut self, status: &str, code: &str, what: &str) {
+        self.check = "status".into();
+        self.want_status = status.into();
+        self.want_code = code.into();
+        self.checks = what.into();
+    }
 }
 
 /// A bash word: `$'...'` with everything but plain printable ASCII escaped.
