@@ -39,9 +39,27 @@ fn status_color(status: Status) -> &'static str {
     }
 }
 
-/// Renders the whole report for a terminal (or a CI log when `color` is false).
+/// Renders the whole report for a terminal (or a CI log when `color` is false): the header, a
+/// table per rule class, the failures with their findings, stale baseline entries, expected
+/// failures, skips, and the summary lines.
 pub fn console(report: &Report, color: bool) -> String {
     let mut out = String::new();
+    for section in [
+        header,
+        class_tables,
+        failures,
+        stale_entries,
+        expected_failures,
+        skips,
+        summary,
+    ] {
+        section(&mut out, report, color);
+    }
+    out
+}
+
+/// The tool, the target and the profile.
+fn header(out: &mut String, report: &Report, color: bool) {
     let t = &report.target;
     let _ = writeln!(
         out,
@@ -58,7 +76,10 @@ pub fn console(report: &Report, color: bool) -> String {
             color
         )
     );
+}
 
+/// A table per rule class: id, status, cases, source.
+fn class_tables(out: &mut String, report: &Report, color: bool) {
     for (class, rules) in by_class(report) {
         out.push('\n');
         let _ = writeln!(out, "{}", paint(class.as_str(), BOLD, color));
@@ -88,7 +109,10 @@ pub fn console(report: &Report, color: bool) -> String {
             );
         }
     }
+}
 
+/// Every failed rule with its findings.
+fn failures(out: &mut String, report: &Report, color: bool) {
     let failed: Vec<&RuleResult> = report
         .rules
         .iter()
@@ -121,7 +145,10 @@ pub fn console(report: &Report, color: bool) -> String {
             }
         }
     }
+}
 
+/// Baseline entries whose rule now passes (they fail the run).
+fn stale_entries(out: &mut String, report: &Report, color: bool) {
     let stale: Vec<&RuleResult> = report
         .rules
         .iter()
@@ -150,7 +177,10 @@ pub fn console(report: &Report, color: bool) -> String {
             );
         }
     }
+}
 
+/// Failures the baseline expects, each with its first finding.
+fn expected_failures(out: &mut String, report: &Report, color: bool) {
     let xfail: Vec<&RuleResult> = report
         .rules
         .iter()
@@ -185,7 +215,10 @@ pub fn console(report: &Report, color: bool) -> String {
             }
         }
     }
+}
 
+/// Skipped rules and why.
+fn skips(out: &mut String, report: &Report, color: bool) {
     let skipped: Vec<&RuleResult> = report
         .rules
         .iter()
@@ -204,7 +237,10 @@ pub fn console(report: &Report, color: bool) -> String {
             );
         }
     }
+}
 
+/// The verdict line and the `N passed, N failed, N skipped` line CI reads.
+fn summary(out: &mut String, report: &Report, color: bool) {
     let tally = Tally::of(report);
     let s = &report.summary;
     out.push('\n');
@@ -237,7 +273,6 @@ pub fn console(report: &Report, color: bool) -> String {
         tally.failing(),
         tally.skipped
     );
-    out
 }
 
 /// `HTTP 400 ValidationError` or `no response (connection refused)`, escaped, on one line.
