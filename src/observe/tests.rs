@@ -1,0 +1,1 @@
+//! Unit tests of the observer: canned exchanges in, verdicts out, no socket.
