@@ -13,7 +13,6 @@ use crate::model::Model;
 use crate::observe::har::{self, Har};
 use crate::observe::proxy::{self, ProxyConfig};
 use crate::observe::{Observer, ObserverConfig};
-use crate::secret::Secret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -94,7 +93,7 @@ async fn run_async(args: Args) -> u8 {
     );
     // The client's own secret, when the environment holds it, is scrubbed and tripped on too.
     if let Ok(s) = std::env::var("AWS_SECRET_ACCESS_KEY") {
-        observer.learn_secret(Secret::new(s));
+        observer.learn_secret(s);
     }
     let har = Arc::new(Mutex::new(Har::new()));
     let on_judged: proxy::OnJudged = {

@@ -152,7 +152,8 @@ impl Observer {
     }
 
     /// Learns a secret from elsewhere (the client's own credentials), so that it is scrubbed too.
-    pub fn learn_secret(&mut self, s: Secret) {
+    pub fn learn_secret(&mut self, s: impl Into<String>) {
+        let s = Secret::new(s.into());
         if !s.is_empty() && !self.secrets.contains(&s) {
             self.scanner.add(&s);
             self.secrets.push(s);
@@ -169,7 +170,7 @@ impl Observer {
             let j = crate::contract::judge::judge(self.model, op, *status, body, &[]);
             for (_, s) in j.decoded.secrets {
                 if s.expose() != crate::secret::REDACTED {
-                    self.learn_secret(s);
+                    self.learn_secret(s.expose());
                 }
             }
         }
