@@ -11,3 +11,4 @@ mod report;
 mod snapshots;
 mod tidy;
 mod wire;
+mod proxy;
