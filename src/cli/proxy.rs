@@ -47,6 +47,10 @@ pub struct Args {
     /// secrets redacted).
     #[arg(long, value_name = "FILE.har")]
     pub record: Option<PathBuf>,
+    /// A baseline of expected failures (as `check --baseline` takes it): a listed rule that fails
+    /// is `expected-fail`, a listed rule that passes is a stale entry and fails the run.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
     /// Write a report: json=PATH, junit=PATH or markdown=PATH (repeatable).
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<String>,
@@ -78,6 +82,17 @@ async fn run_async(args: Args) -> u8 {
     let outputs = match report_outputs(&args.report) {
         Ok(o) => o,
         Err(code) => return code,
+    };
+    let known: Vec<String> = crate::contract::catalogue(Model::embedded())
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let baseline = match &args.baseline {
+        Some(p) => match crate::contract::Baseline::load(p, &known) {
+            Ok(b) => Some(b),
+            Err(e) => return usage(e),
+        },
+        None => None,
     };
     let mut observer = Observer::new(
         Model::embedded(),
@@ -174,7 +189,10 @@ async fn run_async(args: Args) -> u8 {
             return code;
         }
     }
-    let report = observer.report();
+    let mut report = observer.report();
+    if let Some(b) = &baseline {
+        crate::contract::apply_baseline(&mut report, b);
+    }
     let judged = finish_report(&report, &tripwire, &outputs, args.quiet);
     eprintln!(
         "{} exchange(s) judged, {} skipped (not awsQuery IAM exchanges)",

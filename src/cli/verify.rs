@@ -24,6 +24,10 @@ pub struct Args {
     /// Which rules apply: `model` or `aws` (also AWS's key formats and exact message wording).
     #[arg(long, value_name = "PROFILE", default_value = "model", value_parser = ["model", "aws"])]
     pub rules: String,
+    /// A baseline of expected failures (as `check --baseline` takes it): a listed rule that fails
+    /// is `expected-fail`, a listed rule that passes is a stale entry and fails the run.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
     /// Write a report: json=PATH, junit=PATH or markdown=PATH (repeatable).
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<String>,
@@ -40,6 +44,17 @@ fn run_inner(args: Args) -> u8 {
     let outputs = match report_outputs(&args.report) {
         Ok(o) => o,
         Err(code) => return code,
+    };
+    let known: Vec<String> = crate::contract::catalogue(Model::embedded())
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let baseline = match &args.baseline {
+        Some(p) => match crate::contract::Baseline::load(p, &known) {
+            Ok(b) => Some(b),
+            Err(e) => return usage(e),
+        },
+        None => None,
     };
     let text = match std::fs::read_to_string(&args.file) {
         Ok(t) => t,
@@ -99,7 +114,10 @@ fn run_inner(args: Args) -> u8 {
             None => observer.skip(),
         }
     }
-    let report = observer.report();
+    let mut report = observer.report();
+    if let Some(b) = &baseline {
+        crate::contract::apply_baseline(&mut report, b);
+    }
     let tripwire = tripwire_now(&observer);
     let code = finish_report(&report, &tripwire, &outputs, args.quiet);
     eprintln!(
