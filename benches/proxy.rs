@@ -53,7 +53,11 @@ fn params(action: &str, members: &[(&str, &str)]) -> Vec<(String, String)> {
         ("Action".to_owned(), action.to_owned()),
         ("Version".to_owned(), "2010-05-08".to_owned()),
     ];
-    p.extend(members.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    p.extend(
+        members
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     p
 }
 
@@ -148,8 +152,10 @@ fn main() {
             proxied.push(p);
         }
         let observer = running.shutdown().await;
-        let o = observer.lock().unwrap();
-        let report = o.report();
+        let (judged, report) = {
+            let o = observer.lock().unwrap();
+            (o.judged(), o.report())
+        };
         let median = |v: &mut Vec<f64>| {
             v.sort_by(|a, b| a.partial_cmp(b).unwrap());
             v[v.len() / 2]
@@ -163,7 +169,7 @@ fn main() {
             opts.concurrency,
             p / d,
             (1.0 - p / d) * 100.0,
-            o.judged(),
+            judged,
             report.rules.iter().filter(|r| r.status.is_failure()).count()
         );
         emu.shutdown().await;

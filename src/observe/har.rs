@@ -21,7 +21,12 @@ pub const REDACTED: &str = "redacted";
 pub const SECRET_PARAMS: &[&str] = &["X-Amz-Signature", "X-Amz-Security-Token"];
 
 /// Headers whose whole value is a credential.
-const SECRET_HEADERS: &[&str] = &["x-amz-security-token", "x-amz-signature", "cookie", "set-cookie"];
+const SECRET_HEADERS: &[&str] = &[
+    "x-amz-security-token",
+    "x-amz-signature",
+    "cookie",
+    "set-cookie",
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Har {
@@ -301,7 +306,10 @@ pub fn to_raw(e: &Entry) -> Result<RawExchange, String> {
     } else if e.response.status == 0 {
         Err("no response recorded".into())
     } else {
-        let body = match (&e.response.content.text, e.response.content.encoding.as_deref()) {
+        let body = match (
+            &e.response.content.text,
+            e.response.content.encoding.as_deref(),
+        ) {
             (Some(t), Some("base64")) => {
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD
@@ -380,7 +388,10 @@ pub fn redact_query(text: &str) -> String {
                 .and_then(|p| p.into_iter().next())
                 .map(|(k, _)| k)
                 .unwrap_or_default();
-            if SECRET_PARAMS.iter().any(|s| decoded.eq_ignore_ascii_case(s)) {
+            if SECRET_PARAMS
+                .iter()
+                .any(|s| decoded.eq_ignore_ascii_case(s))
+            {
                 format!("{key}={REDACTED}")
             } else {
                 piece.to_owned()

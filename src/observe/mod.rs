@@ -22,9 +22,7 @@ use crate::contract::collect::{Acc, replay_command, rule_results};
 use crate::contract::rules::{
     self, Judgement, OPERATION, RuleId, RuleKey, Verdict, error, input, output, protocol,
 };
-use crate::contract::{
-    CaseRecord, Exchange, Finding, Profile, Report, Rule, Summary, TargetInfo,
-};
+use crate::contract::{CaseRecord, Exchange, Finding, Profile, Report, Rule, Summary, TargetInfo};
 use crate::model::Model;
 use crate::secret::{Secret, SecretScanner};
 use crate::wire::decode_form;
@@ -465,7 +463,11 @@ fn parse_request(model: &Model, raw: &RawExchange) -> Option<Request> {
     if !not_utf8 && get("Action").is_none() && !raw.request_body.is_empty() && !form {
         return None;
     }
-    let signing = if signer.is_some() { "sigv4" } else { "unsigned" };
+    let signing = if signer.is_some() {
+        "sigv4"
+    } else {
+        "unsigned"
+    };
     Some(Request {
         case: CaseRecord {
             action: get("Action").unwrap_or_default().to_owned(),

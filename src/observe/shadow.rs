@@ -21,7 +21,8 @@ use std::collections::{HashMap, HashSet};
 /// The access key a request was signed with: from the `Authorization` header's `Credential=` or
 /// a presigned query's `X-Amz-Credential`.
 pub fn signer_key_id(raw: &RawExchange) -> Option<String> {
-    credential(raw).and_then(|c| c.split('/').next().map(str::to_owned))
+    credential(raw)
+        .and_then(|c| c.split('/').next().map(str::to_owned))
         .filter(|k| !k.is_empty())
 }
 
@@ -293,7 +294,12 @@ impl Shadow {
         }
     }
 
-    fn observe_create(&mut self, req: &Request, ex: &Exchange, subject: Option<&str>) -> Vec<Verdict> {
+    fn observe_create(
+        &mut self,
+        req: &Request,
+        ex: &Exchange,
+        subject: Option<&str>,
+    ) -> Vec<Verdict> {
         let mut v = Vec::new();
         let ok = ex.is_success();
         let limit = ex.status() == 409 && ex.code() == Some("LimitExceeded");
@@ -334,7 +340,11 @@ impl Shadow {
                 )),
             }
         }
-        if ok && let Some(id) = ex.str_at("/AccessKey/AccessKeyId").filter(|i| !i.is_empty()) {
+        if ok
+            && let Some(id) = ex
+                .str_at("/AccessKey/AccessKeyId")
+                .filter(|i| !i.is_empty())
+        {
             let id = id.to_owned();
             v.push(judge_id_fresh(&id, !self.ids_seen.contains(&id)));
             self.ids_seen.insert(id.clone());
@@ -376,7 +386,10 @@ impl Shadow {
         if !resurrected.is_empty() {
             v.push(Verdict::fail(
                 RuleId::LifeUniqueIds,
-                format!("a deleted key never to be listed again ({})", resurrected.join(", ")),
+                format!(
+                    "a deleted key never to be listed again ({})",
+                    resurrected.join(", ")
+                ),
             ));
         } else if self.known_count(user).is_some() {
             let mut want: Vec<(String, String)> = self
@@ -417,7 +430,11 @@ impl Shadow {
             }
         }
         // Learn the listing: it is now the user's key set.
-        for k in self.keys.values_mut().filter(|k| k.user == user && !k.deleted) {
+        for k in self
+            .keys
+            .values_mut()
+            .filter(|k| k.user == user && !k.deleted)
+        {
             k.deleted = true;
         }
         for (id, status, date) in listed {

@@ -23,7 +23,13 @@ fn observer() -> Observer {
 }
 
 /// A signed awsQuery POST of `action` with `members`, answered `status` with `body`.
-fn raw_as(signer: &str, action: &str, members: &[(&str, &str)], status: u16, body: &str) -> RawExchange {
+fn raw_as(
+    signer: &str,
+    action: &str,
+    members: &[(&str, &str)],
+    status: u16,
+    body: &str,
+) -> RawExchange {
     let mut params = vec![("Action", action), ("Version", "2010-05-08")];
     params.extend_from_slice(members);
     RawExchange {
@@ -102,7 +108,9 @@ fn listed(user: &str, keys: &[(&str, &str)]) -> String {
         .collect();
     ok(
         "ListAccessKeys",
-        &format!("<UserName>{user}</UserName><AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>"),
+        &format!(
+            "<UserName>{user}</UserName><AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>"
+        ),
     )
 }
 
@@ -138,14 +146,51 @@ fn failing(report: &Report) -> Vec<String> {
 #[test]
 fn a_conforming_session_passes_what_it_touched_and_skips_the_rest_with_reasons() {
     let report = judge(&[
-        raw("CreateUser", &[("UserName", "alice")], 200, &user_created("alice")),
-        raw("CreateAccessKey", &[("UserName", "alice")], 200, &key_created("alice", "AKIAAAAAAAAAAAAAAAA1")),
-        raw("ListAccessKeys", &[("UserName", "alice")], 200, &listed("alice", &[("AKIAAAAAAAAAAAAAAAA1", "Active")])),
-        raw("DeleteAccessKey", &[("UserName", "alice"), ("AccessKeyId", "AKIAAAAAAAAAAAAAAAA1")], 200, &ok_empty("DeleteAccessKey")),
-        raw("DeleteUser", &[("UserName", "alice")], 200, &ok_empty("DeleteUser")),
+        raw(
+            "CreateUser",
+            &[("UserName", "alice")],
+            200,
+            &user_created("alice"),
+        ),
+        raw(
+            "CreateAccessKey",
+            &[("UserName", "alice")],
+            200,
+            &key_created("alice", "AKIAAAAAAAAAAAAAAAA1"),
+        ),
+        raw(
+            "ListAccessKeys",
+            &[("UserName", "alice")],
+            200,
+            &listed("alice", &[("AKIAAAAAAAAAAAAAAAA1", "Active")]),
+        ),
+        raw(
+            "DeleteAccessKey",
+            &[
+                ("UserName", "alice"),
+                ("AccessKeyId", "AKIAAAAAAAAAAAAAAAA1"),
+            ],
+            200,
+            &ok_empty("DeleteAccessKey"),
+        ),
+        raw(
+            "DeleteUser",
+            &[("UserName", "alice")],
+            200,
+            &ok_empty("DeleteUser"),
+        ),
     ]);
-    assert!(report.conforms(), "{}", crate::report::console(&report, false));
-    for rule in [RuleId::LifeQuota, RuleId::LifeList, RuleId::LifeSecretOnce, RuleId::OutputSchema] {
+    assert!(
+        report.conforms(),
+        "{}",
+        crate::report::console(&report, false)
+    );
+    for rule in [
+        RuleId::LifeQuota,
+        RuleId::LifeList,
+        RuleId::LifeSecretOnce,
+        RuleId::OutputSchema,
+    ] {
         assert_eq!(status(&report, rule).0, Status::Pass, "{rule}");
     }
     let (st, why) = status(&report, RuleId::AuthBadSignature);
@@ -156,23 +201,65 @@ fn a_conforming_session_passes_what_it_touched_and_skips_the_rest_with_reasons()
 
 #[test]
 fn delete_user_with_keys_is_judged_only_when_the_history_shows_the_keys() {
-    let create = raw("CreateAccessKey", &[("UserName", "bob")], 200, &key_created("bob", "AKIAAAAAAAAAAAAAAAA2"));
-    let delete = raw("DeleteUser", &[("UserName", "bob")], 200, &ok_empty("DeleteUser"));
+    let create = raw(
+        "CreateAccessKey",
+        &[("UserName", "bob")],
+        200,
+        &key_created("bob", "AKIAAAAAAAAAAAAAAAA2"),
+    );
+    let delete = raw(
+        "DeleteUser",
+        &[("UserName", "bob")],
+        200,
+        &ok_empty("DeleteUser"),
+    );
     // Seen created: the user holds a key, so DeleteUser must conflict.
     let report = judge(&[
-        raw("CreateUser", &[("UserName", "bob")], 200, &user_created("bob")),
+        raw(
+            "CreateUser",
+            &[("UserName", "bob")],
+            200,
+            &user_created("bob"),
+        ),
         create.clone(),
         delete.clone(),
     ]);
     assert_eq!(failing(&report), vec![RuleId::LifeDeleteConflict.as_str()]);
-    let f = &report.rules.iter().find(|r| r.id == RuleId::LifeDeleteConflict.as_str()).unwrap().findings[0];
-    assert_eq!(f.case.steps.len(), 2, "the user's history before: {:?}", f.case.steps);
-    assert!(f.replay.contains("--wire 'Action=DeleteUser"), "{}", f.replay);
+    let f = &report
+        .rules
+        .iter()
+        .find(|r| r.id == RuleId::LifeDeleteConflict.as_str())
+        .unwrap()
+        .findings[0];
+    assert_eq!(
+        f.case.steps.len(),
+        2,
+        "the user's history before: {:?}",
+        f.case.steps
+    );
+    assert!(
+        f.replay.contains("--wire 'Action=DeleteUser"),
+        "{}",
+        f.replay
+    );
     // The same conflict answered 409 passes.
     let report = judge(&[
-        raw("CreateUser", &[("UserName", "bob")], 200, &user_created("bob")),
+        raw(
+            "CreateUser",
+            &[("UserName", "bob")],
+            200,
+            &user_created("bob"),
+        ),
         create.clone(),
-        raw("DeleteUser", &[("UserName", "bob")], 409, &err("DeleteConflict", "Cannot delete entity, must delete access keys first.")),
+        raw(
+            "DeleteUser",
+            &[("UserName", "bob")],
+            409,
+            &err(
+                "DeleteConflict",
+                "Cannot delete entity, must delete access keys first.",
+            ),
+        ),
     ]);
     assert_eq!(status(&report, RuleId::LifeDeleteConflict).0, Status::Pass);
     // Never seen created: whether it held other keys is unknown, so not judged, with the reason.
@@ -184,24 +271,54 @@ fn delete_user_with_keys_is_judged_only_when_the_history_shows_the_keys() {
 
 #[test]
 fn the_quota_counts_the_keys_seen_and_a_third_key_must_be_refused() {
-    let mut seq = vec![raw("CreateUser", &[("UserName", "carol")], 200, &user_created("carol"))];
+    let mut seq = vec![raw(
+        "CreateUser",
+        &[("UserName", "carol")],
+        200,
+        &user_created("carol"),
+    )];
     for i in 1..=2 {
         let id = format!("AKIAAAAAAAAAAAAAAAB{i}");
-        seq.push(raw("CreateAccessKey", &[("UserName", "carol")], 200, &key_created("carol", &id)));
+        seq.push(raw(
+            "CreateAccessKey",
+            &[("UserName", "carol")],
+            200,
+            &key_created("carol", &id),
+        ));
     }
     let mut broken = seq.clone();
-    broken.push(raw("CreateAccessKey", &[("UserName", "carol")], 200, &key_created("carol", "AKIAAAAAAAAAAAAAAAB3")));
+    broken.push(raw(
+        "CreateAccessKey",
+        &[("UserName", "carol")],
+        200,
+        &key_created("carol", "AKIAAAAAAAAAAAAAAAB3"),
+    ));
     assert_eq!(failing(&judge(&broken)), vec![RuleId::LifeQuota.as_str()]);
-    seq.push(raw("CreateAccessKey", &[("UserName", "carol")], 409, &err("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2")));
+    seq.push(raw(
+        "CreateAccessKey",
+        &[("UserName", "carol")],
+        409,
+        &err(
+            "LimitExceeded",
+            "Cannot exceed quota for AccessKeysPerUser: 2",
+        ),
+    ));
     let report = judge(&seq);
-    assert!(report.conforms(), "{}", crate::report::console(&report, false));
+    assert!(
+        report.conforms(),
+        "{}",
+        crate::report::console(&report, false)
+    );
     assert_eq!(status(&report, RuleId::LifeQuota).0, Status::Pass);
 }
 
 #[test]
 fn an_invalid_name_must_be_refused_as_invalid_and_a_valid_long_one_as_missing() {
     let long = "a".repeat(129);
-    let nse = err("NoSuchEntity", &format!("The user with name {long} cannot be found."));
+    let nse = err(
+        "NoSuchEntity",
+        &format!("The user with name {long} cannot be found."),
+    );
     let report = judge(&[raw("CreateAccessKey", &[("UserName", &long)], 404, &nse)]);
     assert_eq!(failing(&report), vec!["input.user-name.length-max"]);
     let valid = err("ValidationError", "1 validation error detected");
@@ -209,33 +326,74 @@ fn an_invalid_name_must_be_refused_as_invalid_and_a_valid_long_one_as_missing() 
     assert!(report.conforms());
     let name = "b".repeat(100);
     let report = judge(&[raw("CreateAccessKey", &[("UserName", &name)], 400, &valid)]);
-    assert_eq!(failing(&report), vec![RuleId::AcceptLongExistingName.as_str()]);
+    assert_eq!(
+        failing(&report),
+        vec![RuleId::AcceptLongExistingName.as_str()]
+    );
 }
 
 #[test]
 fn listings_deleted_keys_case_folding_and_secrets_after_creation() {
     let id = "AKIAAAAAAAAAAAAAAAC1";
     let base = vec![
-        raw("CreateUser", &[("UserName", "dave")], 200, &user_created("dave")),
-        raw("CreateAccessKey", &[("UserName", "dave")], 200, &key_created("dave", id)),
+        raw(
+            "CreateUser",
+            &[("UserName", "dave")],
+            200,
+            &user_created("dave"),
+        ),
+        raw(
+            "CreateAccessKey",
+            &[("UserName", "dave")],
+            200,
+            &key_created("dave", id),
+        ),
     ];
     // A listing that misses a key.
     let mut s = base.clone();
-    s.push(raw("ListAccessKeys", &[("UserName", "dave")], 200, &listed("dave", &[])));
+    s.push(raw(
+        "ListAccessKeys",
+        &[("UserName", "dave")],
+        200,
+        &listed("dave", &[]),
+    ));
     assert_eq!(failing(&judge(&s)), vec![RuleId::LifeList.as_str()]);
     // A deleted key listed again, and deleted again with 200.
     let mut s = base.clone();
-    s.push(raw("DeleteAccessKey", &[("UserName", "dave"), ("AccessKeyId", id)], 200, &ok_empty("DeleteAccessKey")));
-    s.push(raw("DeleteAccessKey", &[("UserName", "dave"), ("AccessKeyId", id)], 200, &ok_empty("DeleteAccessKey")));
-    s.push(raw("ListAccessKeys", &[("UserName", "dave")], 200, &listed("dave", &[(id, "Active")])));
+    s.push(raw(
+        "DeleteAccessKey",
+        &[("UserName", "dave"), ("AccessKeyId", id)],
+        200,
+        &ok_empty("DeleteAccessKey"),
+    ));
+    s.push(raw(
+        "DeleteAccessKey",
+        &[("UserName", "dave"), ("AccessKeyId", id)],
+        200,
+        &ok_empty("DeleteAccessKey"),
+    ));
+    s.push(raw(
+        "ListAccessKeys",
+        &[("UserName", "dave")],
+        200,
+        &listed("dave", &[(id, "Active")]),
+    ));
     assert_eq!(failing(&judge(&s)), vec![RuleId::LifeUniqueIds.as_str()]);
     // A user whose name differs only in case.
     let mut s = base.clone();
-    s.push(raw("CreateUser", &[("UserName", "DAVE")], 200, &user_created("DAVE")));
+    s.push(raw(
+        "CreateUser",
+        &[("UserName", "DAVE")],
+        200,
+        &user_created("DAVE"),
+    ));
     assert_eq!(failing(&judge(&s)), vec![RuleId::LifeFoldCase.as_str()]);
     // A secret in a listing.
     let mut s = base.clone();
-    let leaky = listed("dave", &[(id, "Active")]).replace("</Status>", &format!("</Status><SecretAccessKey>{SECRET}</SecretAccessKey>"));
+    let leaky = listed("dave", &[(id, "Active")]).replace(
+        "</Status>",
+        &format!("</Status><SecretAccessKey>{SECRET}</SecretAccessKey>"),
+    );
     s.push(raw("ListAccessKeys", &[("UserName", "dave")], 200, &leaky));
     assert!(failing(&judge(&s)).contains(&RuleId::LifeSecretOnce.as_str().to_owned()));
 }
@@ -244,20 +402,56 @@ fn listings_deleted_keys_case_folding_and_secrets_after_creation() {
 fn keys_seen_created_decide_the_implicit_user_and_authentication() {
     let id = "AKIAAAAAAAAAAAAAAAD1";
     let base = vec![
-        raw("CreateUser", &[("UserName", "erin")], 200, &user_created("erin")),
-        raw("CreateAccessKey", &[("UserName", "erin")], 200, &key_created("erin", id)),
+        raw(
+            "CreateUser",
+            &[("UserName", "erin")],
+            200,
+            &user_created("erin"),
+        ),
+        raw(
+            "CreateAccessKey",
+            &[("UserName", "erin")],
+            200,
+            &key_created("erin", id),
+        ),
     ];
     // A create without UserName signed with erin's key must make erin's key.
     let mut s = base.clone();
-    s.push(raw_as(id, "CreateAccessKey", &[], 200, &key_created("admin", "AKIAAAAAAAAAAAAAAAD2")));
+    s.push(raw_as(
+        id,
+        "CreateAccessKey",
+        &[],
+        200,
+        &key_created("admin", "AKIAAAAAAAAAAAAAAAD2"),
+    ));
     assert!(failing(&judge(&s)).contains(&RuleId::LifeImplicitUser.as_str().to_owned()));
     // With a key the traffic never showed, it cannot be judged.
-    let report = judge(&[raw("CreateAccessKey", &[], 200, &key_created("admin", "AKIAAAAAAAAAAAAAAAD3"))]);
+    let report = judge(&[raw(
+        "CreateAccessKey",
+        &[],
+        200,
+        &key_created("admin", "AKIAAAAAAAAAAAAAAAD3"),
+    )]);
     assert_eq!(status(&report, RuleId::LifeImplicitUser).0, Status::Skip);
     // An Inactive key must not authenticate.
     let mut s = base.clone();
-    s.push(raw("UpdateAccessKey", &[("UserName", "erin"), ("AccessKeyId", id), ("Status", "Inactive")], 200, &ok_empty("UpdateAccessKey")));
-    s.push(raw_as(id, "GetUser", &[("UserName", "erin")], 200, &ok("GetUser", "<User><UserName>erin</UserName></User>")));
+    s.push(raw(
+        "UpdateAccessKey",
+        &[
+            ("UserName", "erin"),
+            ("AccessKeyId", id),
+            ("Status", "Inactive"),
+        ],
+        200,
+        &ok_empty("UpdateAccessKey"),
+    ));
+    s.push(raw_as(
+        id,
+        "GetUser",
+        &[("UserName", "erin")],
+        200,
+        &ok("GetUser", "<User><UserName>erin</UserName></User>"),
+    ));
     assert_eq!(failing(&judge(&s)), vec![RuleId::LifeKeyAuth.as_str()]);
 }
 
@@ -279,7 +473,12 @@ fn other_services_and_protocols_are_skipped_and_counted() {
 #[test]
 fn a_secret_never_reaches_a_finding_a_record_or_a_har_entry() {
     let mut o = observer();
-    let create = raw("CreateAccessKey", &[("UserName", "x")], 200, &key_created("x", "short"));
+    let create = raw(
+        "CreateAccessKey",
+        &[("UserName", "x")],
+        200,
+        &key_created("x", "short"),
+    );
     let j = o.observe(&create, now()).unwrap();
     assert_eq!(o.secrets().len(), 1);
     let entry = har::entry("http://127.0.0.1:4566/", &create, &j.exchange);
@@ -288,10 +487,15 @@ fn a_secret_never_reaches_a_finding_a_record_or_a_har_entry() {
     let text = file.to_json();
     let tripwire = crate::report::Tripwire::new(o.secrets().to_vec());
     tripwire.check("har", &text).expect("no secret in the HAR");
-    assert!(!text.contains(&"ab".repeat(32)), "the signature is redacted");
+    assert!(
+        !text.contains(&"ab".repeat(32)),
+        "the signature is redacted"
+    );
     assert!(text.contains("Signature=redacted"));
     let report = o.report();
-    tripwire.check("json", &crate::report::to_json(&report)).unwrap();
+    tripwire
+        .check("json", &crate::report::to_json(&report))
+        .unwrap();
     // And read back, the entry is the same exchange (its secret redacted).
     let back = har::Har::parse(&text).unwrap();
     let raw_back = har::to_raw(&back.log.entries[0]).unwrap();
@@ -325,9 +529,14 @@ fn a_file_that_is_not_har_is_an_error_naming_the_problem() {
     let e = har::Har::parse(r#"{"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[{"request":{}}]}}"#)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("log.entries[0]") && e.contains("missing field"), "{e}");
-    let e = har::Har::parse(r#"{"log":{"version":"2.0","creator":{"name":"x","version":"1"},"entries":[]}}"#)
-        .unwrap_err()
-        .to_string();
+    assert!(
+        e.contains("log.entries[0]") && e.contains("missing field"),
+        "{e}"
+    );
+    let e = har::Har::parse(
+        r#"{"log":{"version":"2.0","creator":{"name":"x","version":"1"},"entries":[]}}"#,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("version"), "{e}");
 }

@@ -123,7 +123,10 @@ fn through_proxy_to_emulator(
 fn client_env(cmd: &mut Command, url: &str) {
     cmd.env("AWS_ENDPOINT_URL_IAM", url)
         .env("AWS_ENDPOINT_URL", url)
-        .env("AWS_ACCESS_KEY_ID", iam_contract::client::EXAMPLE_ACCESS_KEY_ID)
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            iam_contract::client::EXAMPLE_ACCESS_KEY_ID,
+        )
         .env(
             "AWS_SECRET_ACCESS_KEY",
             iam_contract::client::EXAMPLE_SECRET_ACCESS_KEY,
@@ -150,7 +153,9 @@ fn run_ok(mut cmd: Command) -> String {
 #[test]
 fn the_aws_cli_and_boto3_through_the_proxy_to_the_emulator_give_no_findings() {
     let Some(bin) = clients() else {
-        eprintln!("SKIPPED the_aws_cli_and_boto3_through_the_proxy_to_the_emulator_give_no_findings: no clients virtualenv");
+        eprintln!(
+            "SKIPPED the_aws_cli_and_boto3_through_the_proxy_to_the_emulator_give_no_findings: no clients virtualenv"
+        );
         return;
     };
     let b = bin.clone();
@@ -161,7 +166,8 @@ fn the_aws_cli_and_boto3_through_the_proxy_to_the_emulator_give_no_findings() {
         client_env(&mut cli, url);
         run_ok(cli);
         let mut py = Command::new(b.join("python"));
-        py.arg(root().join("tests/data/proxy_session.py")).arg("conforming");
+        py.arg(root().join("tests/data/proxy_session.py"))
+            .arg("conforming");
         client_env(&mut py, url);
         let out = run_ok(py);
         assert!(out.contains("create_access_key: LimitExceeded"), "{out}");
@@ -185,9 +191,7 @@ fn the_aws_cli_and_boto3_through_the_proxy_to_the_emulator_give_no_findings() {
     let har = Har::parse(&har_text).unwrap();
     assert_eq!(har.log.entries.len(), report.summary.cases_sent);
     let mut tw_secrets = secrets.clone();
-    tw_secrets.push(Secret::new(
-        iam_contract::client::EXAMPLE_SECRET_ACCESS_KEY,
-    ));
+    tw_secrets.push(Secret::new(iam_contract::client::EXAMPLE_SECRET_ACCESS_KEY));
     Tripwire::new(tw_secrets)
         .check("har", &har_text)
         .expect("no secret in the recording");
@@ -235,14 +239,26 @@ fn bin() -> Command {
 #[test]
 fn the_proxy_listens_and_forwards_on_loopback_only() {
     let out = bin()
-        .args(["proxy", "--upstream", "http://127.0.0.1:9/", "--listen", "0.0.0.0:0"])
+        .args([
+            "proxy",
+            "--upstream",
+            "http://127.0.0.1:9/",
+            "--listen",
+            "0.0.0.0:0",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("0.0.0.0:0 is not a loopback address"), "{err}");
     let out = bin()
-        .args(["proxy", "--upstream", "http://192.0.2.1:4566/", "--", "true"])
+        .args([
+            "proxy",
+            "--upstream",
+            "http://192.0.2.1:4566/",
+            "--",
+            "true",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -258,7 +274,10 @@ fn verify_refuses_a_file_that_is_not_har_and_names_the_problem() {
     let out = bin().arg("verify").arg(&f).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not a HAR") && err.contains("creator"), "{err}");
+    assert!(
+        err.contains("not a HAR") && err.contains("creator"),
+        "{err}"
+    );
 }
 
 /// Resets, garbage, oversized and trickling answers: the client gets a 502 or 504 in bounded
@@ -272,7 +291,9 @@ fn the_proxy_survives_whatever_the_upstream_sends() {
         tokio::spawn(async move {
             let mut n = 0;
             loop {
-                let Ok((mut s, _)) = listener.accept().await else { return };
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
                 n += 1;
                 let kind = n % 4;
                 tokio::spawn(async move {
@@ -337,7 +358,11 @@ fn the_proxy_survives_whatever_the_upstream_sends() {
         }
         statuses.sort();
         assert_eq!(statuses, vec![502, 502, 502, 504]);
-        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
         let observer = running.shutdown().await;
         assert_eq!(observer.lock().unwrap().judged(), 4);
     });
@@ -351,15 +376,22 @@ fn moto_through_the_proxy_and_verify_of_its_recording_agree() {
     use iam_contract::contract::{Baseline, catalogue};
     use iam_contract::targets::{self, TargetProfile};
     let Some(clients) = clients() else {
-        eprintln!("SKIPPED moto_through_the_proxy_and_verify_of_its_recording_agree: no clients virtualenv");
+        eprintln!(
+            "SKIPPED moto_through_the_proxy_and_verify_of_its_recording_agree: no clients virtualenv"
+        );
         return;
     };
     let (profile, dir) = TargetProfile::load(root(), "moto").expect("moto profile");
     if let Err(e) = targets::install(&profile, root()) {
-        eprintln!("SKIPPED moto_through_the_proxy_and_verify_of_its_recording_agree: cannot install moto ({e})");
+        eprintln!(
+            "SKIPPED moto_through_the_proxy_and_verify_of_its_recording_agree: cannot install moto ({e})"
+        );
         return;
     }
-    let known: Vec<String> = catalogue(Model::embedded()).into_iter().map(|r| r.id).collect();
+    let known: Vec<String> = catalogue(Model::embedded())
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     let check_baseline = Baseline::load(&dir.join("baseline.toml"), &known).unwrap();
     let work = scratch("moto");
     let (har_path, live_json, verify_json, secrets_out) = (
@@ -382,20 +414,26 @@ fn moto_through_the_proxy_and_verify_of_its_recording_agree() {
         .arg("deviations")
         .env("IAM_CONTRACT_SECRETS_OUT", &secrets_out);
     client_env(&mut cmd, "unused");
-    cmd.env_remove("AWS_ENDPOINT_URL_IAM").env_remove("AWS_ENDPOINT_URL");
-    cmd.env("AWS_ACCESS_KEY_ID", "test").env("AWS_SECRET_ACCESS_KEY", "test");
+    cmd.env_remove("AWS_ENDPOINT_URL_IAM")
+        .env_remove("AWS_ENDPOINT_URL");
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test");
     let out = cmd.output().unwrap();
     service.stop();
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{log}");
-    let read = |p: &Path| iam_contract::report::from_json(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let read =
+        |p: &Path| iam_contract::report::from_json(&std::fs::read_to_string(p).unwrap()).unwrap();
     let live = read(&live_json);
     let live_failing = failing(&live);
     for rule in [
         "input.user-name.length-max",
         "lifecycle.delete-user-with-keys-conflicts",
     ] {
-        assert!(live_failing.contains(&rule.to_owned()), "{rule}: {live_failing:?}");
+        assert!(
+            live_failing.contains(&rule.to_owned()),
+            "{rule}: {live_failing:?}"
+        );
     }
     for rule in &live_failing {
         assert!(
@@ -415,7 +453,16 @@ fn moto_through_the_proxy_and_verify_of_its_recording_agree() {
     let findings = |r: &Report| {
         r.rules
             .iter()
-            .flat_map(|x| x.findings.iter().map(move |f| (x.id.clone(), f.case.wire.clone(), f.observed.clone(), f.expected.clone())))
+            .flat_map(|x| {
+                x.findings.iter().map(move |f| {
+                    (
+                        x.id.clone(),
+                        f.case.wire.clone(),
+                        f.observed.clone(),
+                        f.expected.clone(),
+                    )
+                })
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(findings(&live), findings(&offline));
@@ -425,6 +472,8 @@ fn moto_through_the_proxy_and_verify_of_its_recording_agree() {
         .map(Secret::new)
         .collect();
     assert!(!secrets.is_empty(), "the session created keys");
-    Tripwire::new(secrets).check_file(&har_path).expect("no secret in the HAR");
+    Tripwire::new(secrets)
+        .check_file(&har_path)
+        .expect("no secret in the HAR");
     let _ = std::fs::remove_dir_all(&work);
 }
