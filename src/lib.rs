@@ -18,6 +18,7 @@ pub mod emulator;
 pub mod fuzzing;
 pub mod generate;
 pub mod model;
+pub mod observe;
 pub mod report;
 pub mod secret;
 pub mod snapshot;

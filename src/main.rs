@@ -32,6 +32,10 @@ enum Command {
     Snapshot(cli::snapshot::Args),
     /// Build the compatibility matrix from JSON reports.
     Compat(cli::compat::Args),
+    /// Judge the traffic real clients send, through a loopback proxy in front of an endpoint.
+    Proxy(cli::proxy::Args),
+    /// Judge traffic recorded as HAR (by `proxy --record` or another tool), offline.
+    Verify(cli::verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +64,7 @@ fn main() -> ExitCode {
         Command::Cleanup(args) => cli::cleanup::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
         Command::Compat(args) => cli::compat::run(args),
+        Command::Proxy(args) => cli::proxy::run(args),
+        Command::Verify(args) => cli::verify::run(args),
     }
 }

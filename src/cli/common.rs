@@ -87,3 +87,115 @@ pub fn is_live_aws(endpoint: &str) -> bool {
                 || h.ends_with(".amazonaws.com.cn")
         })
 }
+
+/// Parses `--report FORMAT=PATH` options (json, junit, markdown).
+pub(crate) fn report_outputs(specs: &[String]) -> Result<Vec<(String, PathBuf)>, u8> {
+    let mut outputs = Vec::new();
+    for spec in specs {
+        match spec.split_once('=') {
+            Some((fmt @ ("json" | "junit" | "markdown"), path)) if !path.is_empty() => {
+                outputs.push((fmt.to_owned(), PathBuf::from(path)))
+            }
+            _ => {
+                return Err(usage(format!(
+                    "--report takes json=PATH, junit=PATH or markdown=PATH, not {spec:?}"
+                )));
+            }
+        }
+    }
+    Ok(outputs)
+}
+
+/// Writes a text file behind the secret tripwire: checked before writing and read back after
+/// (the tripwire covers files, not just strings); a text holding a secret is not kept.
+pub(crate) fn write_checked(
+    tripwire: &crate::report::Tripwire,
+    path: &std::path::Path,
+    body: &str,
+) -> Result<(), u8> {
+    let name = path.display().to_string();
+    if let Err(e) = tripwire.check(&name, body) {
+        eprintln!("error: secret tripwire: {e}; {name} was not written");
+        return Err(exit::UNREACHABLE);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(e) = std::fs::write(path, body) {
+        return Err(usage(format!("cannot write {name}: {e}")));
+    }
+    if let Err(e) = tripwire.check_file(path) {
+        let _ = std::fs::remove_file(path);
+        eprintln!("error: secret tripwire: {e}; {name} was removed");
+        return Err(exit::UNREACHABLE);
+    }
+    Ok(())
+}
+
+/// Renders `report` in each requested format and writes it behind the tripwire.
+pub(crate) fn write_reports(
+    report: &crate::contract::Report,
+    outputs: &[(String, PathBuf)],
+    tripwire: &crate::report::Tripwire,
+) -> Result<(), u8> {
+    for (fmt, path) in outputs {
+        let body = match fmt.as_str() {
+            "json" => crate::report::to_json(report),
+            "junit" => crate::report::to_junit(report),
+            _ => crate::report::to_markdown(report),
+        };
+        write_checked(tripwire, path, &body)?;
+    }
+    Ok(())
+}
+
+/// A finding of judged traffic as `check` prints it, headed by its rule, behind the tripwire
+/// (a text that holds a secret is replaced by a note).
+pub(crate) fn finding_text(
+    tripwire: &crate::report::Tripwire,
+    rule: &str,
+    f: &crate::contract::Finding,
+) -> String {
+    let mut text = format!("! {rule}\n");
+    for line in crate::report::finding_lines(f) {
+        text.push_str(&format!("    {line}\n"));
+    }
+    match tripwire.check("finding", &text) {
+        Ok(()) => text,
+        Err(e) => format!("! {rule}: finding not shown (secret tripwire: {e})\n"),
+    }
+}
+
+/// Prints the report of judged traffic (the console table, or with `quiet` the failing rules
+/// only) and writes the requested reports; returns check's exit code for it.
+pub(crate) fn finish_report(
+    report: &crate::contract::Report,
+    tripwire: &crate::report::Tripwire,
+    outputs: &[(String, PathBuf)],
+    quiet: bool,
+) -> u8 {
+    let text = if quiet {
+        report
+            .rules
+            .iter()
+            .filter(|r| r.status.is_failure())
+            .map(|r| format!("{:<16} {}  {}\n", r.status.as_str(), r.id, r.title))
+            .collect()
+    } else {
+        let color = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        crate::report::console(report, color)
+    };
+    if let Err(e) = tripwire.check("console output", &text) {
+        eprintln!("error: secret tripwire: {e}; the output was not printed");
+        return exit::UNREACHABLE;
+    }
+    print!("{text}");
+    if let Err(code) = write_reports(report, outputs, tripwire) {
+        return code;
+    }
+    if report.conforms() {
+        exit::CONFORMS
+    } else {
+        exit::DEVIATIONS
+    }
+}

@@ -7,8 +7,7 @@
 //! an excerpt with every known secret scrubbed), what was expected, and a replay command.
 
 mod baseline;
-#[cfg(feature = "net")]
-mod collect;
+pub(crate) mod collect;
 mod config;
 pub mod exchange;
 mod fingerprint;

@@ -297,7 +297,7 @@ fn observed_summary(f: &Finding) -> String {
 /// The evidence of one finding as plain lines (no colour, no leading indent): expected, the
 /// request as sent, what came back, the steps before it and the replay command. JUnit and the
 /// console share it so a CI log and a terminal say the same thing.
-pub(crate) fn finding_lines(f: &Finding) -> Vec<String> {
+pub fn finding_lines(f: &Finding) -> Vec<String> {
     let c = &f.case;
     let o = &f.observed;
     let mut lines = vec![

@@ -21,6 +21,8 @@ mod sarif;
 mod tripwire;
 
 pub use console::console;
+/// One finding as plain lines, the way `check` prints it (the live proxy prints each as it happens).
+pub use console::finding_lines;
 pub use json::{ReportError, from_json, to_json};
 #[cfg(feature = "cli")]
 pub use junit::to_junit;

@@ -8,6 +8,7 @@ mod emulator;
 mod findings;
 mod fuzz_replay;
 mod model;
+mod proxy;
 mod report;
 mod snapshots;
 mod tidy;

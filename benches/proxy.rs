@@ -1,0 +1,177 @@
+//! What the proxy costs: requests per second of signed CreateAccessKey/DeleteAccessKey pairs
+//! sent directly to the in-process emulator, and the same driver through an in-process
+//! `iam-contract proxy` (forwarding and judging every exchange) in front of the same emulator,
+//! in alternating rounds of the same run. Prints both rates and their ratio.
+//!
+//! Not a timed test: run it by hand. Loopback only.
+//!
+//! ```text
+//! cargo bench --bench proxy -- [--seconds N] [--concurrency C] [--rounds R]
+//! ```
+
+use iam_contract::client::{Client, Credentials};
+use iam_contract::contract::Profile;
+use iam_contract::emulator::{self, Config};
+use iam_contract::model::Model;
+use iam_contract::observe::proxy::{self, ProxyConfig};
+use iam_contract::observe::{Observer, ObserverConfig};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+struct Opts {
+    seconds: u64,
+    concurrency: usize,
+    rounds: usize,
+}
+
+fn parse_args() -> Result<Opts, String> {
+    let mut o = Opts {
+        seconds: 5,
+        concurrency: 8,
+        rounds: 3,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match a.as_str() {
+            "--bench" => {}
+            "--seconds" => o.seconds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
+            "--concurrency" => o.concurrency = val(&a)?.parse().map_err(|e| format!("{e}"))?,
+            "--rounds" => o.rounds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    o.seconds = o.seconds.clamp(1, 600);
+    o.concurrency = o.concurrency.clamp(1, 256);
+    o.rounds = o.rounds.clamp(1, 20);
+    Ok(o)
+}
+
+fn params(action: &str, members: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut p = vec![
+        ("Action".to_owned(), action.to_owned()),
+        ("Version".to_owned(), "2010-05-08".to_owned()),
+    ];
+    p.extend(
+        members
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    p
+}
+
+/// Drives `url` for `seconds` with `concurrency` users, each creating and deleting a key in a
+/// loop; returns requests per second.
+async fn drive(url: &str, tag: &str, seconds: u64, concurrency: usize) -> f64 {
+    let client = Client::new(url, Some(Credentials::example())).expect("client");
+    let sent = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..concurrency {
+        let client = client.clone();
+        let sent = sent.clone();
+        let user = format!("bench-{tag}-{i}");
+        tasks.push(tokio::spawn(async move {
+            let _ = client
+                .call(&params("CreateUser", &[("UserName", &user)]))
+                .await;
+            while Instant::now() < deadline {
+                let r = client
+                    .call(&params("CreateAccessKey", &[("UserName", &user)]))
+                    .await
+                    .expect("create");
+                let body = String::from_utf8_lossy(&r.body);
+                let id = body
+                    .split("<AccessKeyId>")
+                    .nth(1)
+                    .and_then(|s| s.split('<').next())
+                    .unwrap_or_default()
+                    .to_owned();
+                assert_eq!(r.status, 200, "{body}");
+                client
+                    .call(&params(
+                        "DeleteAccessKey",
+                        &[("UserName", &user), ("AccessKeyId", &id)],
+                    ))
+                    .await
+                    .expect("delete");
+                sent.fetch_add(2, Ordering::Relaxed);
+            }
+            let _ = client
+                .call(&params("DeleteUser", &[("UserName", &user)]))
+                .await;
+        }));
+    }
+    for t in tasks {
+        t.await.expect("driver task");
+    }
+    sent.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let opts = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let emu = emulator::start(Config::default()).await.expect("emulator");
+        let observer = Observer::new(
+            Model::embedded(),
+            ObserverConfig {
+                endpoint: emu.url().to_owned(),
+                target_name: "proxy".into(),
+                profile: Profile::Model,
+            },
+        );
+        let running = proxy::start(
+            ProxyConfig {
+                upstream: emu.url().to_owned(),
+                listen: "127.0.0.1:0".parse().unwrap(),
+                timeout: Duration::from_secs(30),
+            },
+            observer,
+            Box::new(|_, _, _| {}),
+        )
+        .await
+        .expect("proxy");
+        let (mut direct, mut proxied) = (Vec::new(), Vec::new());
+        for round in 0..opts.rounds {
+            let d = drive(emu.url(), &format!("d{round}"), opts.seconds, opts.concurrency).await;
+            let p = drive(running.url(), &format!("p{round}"), opts.seconds, opts.concurrency).await;
+            println!("round {round}: direct {d:.0} req/s, through the proxy {p:.0} req/s");
+            direct.push(d);
+            proxied.push(p);
+        }
+        let observer = running.shutdown().await;
+        let (judged, report) = {
+            let o = observer.lock().unwrap();
+            (o.judged(), o.report())
+        };
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            v[v.len() / 2]
+        };
+        let (d, p) = (median(&mut direct), median(&mut proxied));
+        println!(
+            "median of {} rounds, {} s each, concurrency {}: direct {d:.0} req/s, proxy {p:.0} req/s, \
+             ratio {:.3} (the proxy costs {:.1}%); {} exchanges judged, {} rules failing",
+            opts.rounds,
+            opts.seconds,
+            opts.concurrency,
+            p / d,
+            (1.0 - p / d) * 100.0,
+            judged,
+            report.rules.iter().filter(|r| r.status.is_failure()).count()
+        );
+        emu.shutdown().await;
+    });
+}
