@@ -349,6 +349,7 @@ impl Observer {
                             v.rule.as_str(),
                             &case,
                         ),
+                        fingerprint: crate::contract::fingerprint(v.rule.as_str(), &case),
                         case,
                         observed: ex.observed(),
                         expected,
