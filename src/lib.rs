@@ -15,6 +15,7 @@ pub mod emulator;
 pub mod fuzzing;
 pub mod generate;
 pub mod model;
+pub mod profile;
 pub mod report;
 pub mod secret;
 pub mod snapshot;

@@ -32,6 +32,8 @@ enum Command {
     Snapshot(cli::snapshot::Args),
     /// Build the compatibility matrix from JSON reports.
     Compat(cli::compat::Args),
+    /// Measure what an endpoint actually enforces, limit by limit, beside the model.
+    Profile(cli::profile::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +62,6 @@ fn main() -> ExitCode {
         Command::Cleanup(args) => cli::cleanup::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
         Command::Compat(args) => cli::compat::run(args),
+        Command::Profile(args) => cli::profile::run(args),
     }
 }

@@ -6,6 +6,7 @@ pub mod cleanup;
 pub mod compat;
 pub mod create_access_key;
 pub mod endpoint;
+pub mod profile;
 pub mod replay;
 pub mod rules;
 pub mod serve;
