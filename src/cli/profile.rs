@@ -93,7 +93,8 @@ async fn run_async(args: Args) -> u8 {
         Err(e) => return usage(e),
     };
     let live_aws = super::check::is_live_aws(&opened.url);
-    if !client.is_loopback() && !(live_aws && args.allow_live_aws) {
+    let allowed = client.is_loopback() || (live_aws && args.allow_live_aws);
+    if !allowed {
         return usage(if live_aws {
             format!(
                 "{} is AWS itself; a profile creates and deletes users and keys there. Pass --allow-live-aws to do that on purpose",

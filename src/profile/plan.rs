@@ -14,7 +14,8 @@ use crate::model::{Model, ShapeKind, StringShape, string_violations};
 
 /// The longest length searched for (characters).
 pub const LENGTH_CAP: i64 = 4096;
-/// The integer range searched for, both ways.
+/// The integer range searched: a 32-bit integer's.
+pub const INTEGER_FLOOR: i64 = i32::MIN as i64;
 pub const INTEGER_CAP: i64 = i32::MAX as i64;
 /// Keys per user: creates stop here.
 pub const QUOTA_CAP: i64 = 10;
@@ -365,6 +366,8 @@ pub struct MemberPlan {
     pub member: String,
     pub kind: MemberKind,
     pub context: Context,
+    /// Whether the model requires the member.
+    pub required: bool,
     /// Probing order: 0 for the first operations, 2 for the cheap enum and integer members of
     /// the others, 3 for the rest (the behavioural limits are 1).
     pub tier: u8,
@@ -408,10 +411,12 @@ impl MemberPlan {
     }
 
     /// Whether a probe value that does not carry the run's prefix could touch something the
-    /// run does not own (create or delete a user of that name), so the driver must look first.
+    /// run does not own (create the user it names, or delete it: a Delete operation whose
+    /// required member is the name), so the driver must look first.
     pub fn touches_named_user(&self) -> bool {
         self.member == "UserName"
-            && (self.context == Context::Creates || self.operation.starts_with("Delete"))
+            && (self.context == Context::Creates
+                || (self.operation.starts_with("Delete") && self.required))
     }
 }
 
@@ -428,7 +433,7 @@ pub fn member_plans(model: &Model) -> Vec<MemberPlan> {
         let has_lookup_member = members
             .iter()
             .any(|(m, _, _)| m.name == "UserName" || m.name == "AccessKeyId");
-        for (m, shape, _) in &members {
+        for (m, shape, required) in &members {
             let kind = match &shape.kind {
                 ShapeKind::String(s)
                     if s.min.is_some()
@@ -471,6 +476,7 @@ pub fn member_plans(model: &Model) -> Vec<MemberPlan> {
                 member: m.name.clone(),
                 kind,
                 context,
+                required: *required,
                 tier,
             });
         }

@@ -211,7 +211,7 @@ struct Driver<'a> {
 }
 
 /// The behavioural probes' estimated cost, checked against the budget before they start.
-const BEHAVIOUR_COST: usize = 60;
+const BEHAVIOUR_COST: usize = 90;
 
 impl Driver<'_> {
     fn pending_entries(&self) -> Vec<LedgerEntry> {
@@ -497,13 +497,26 @@ impl Driver<'_> {
 
     // ---- input members ---------------------------------------------------------------------
 
-    /// What one probe of `plan` costs in requests, as planned: creating a user means deleting
-    /// it, and a value that does not carry the run's prefix is looked up first.
+    /// What one probe of `plan` costs in requests, as planned: what a Create operation makes
+    /// (a user, or a key when a probed name happens to exist) is deleted right after.
     fn probe_cost(plan: &MemberPlan) -> usize {
-        match plan.context {
-            Context::Creates => 2,
-            _ => 1,
+        if plan.operation.starts_with("Create") {
+            2
+        } else {
+            1
         }
+    }
+
+    /// [`Self::probe_cost`] for one value: a name without the run's prefix is looked up first.
+    fn value_cost(&self, plan: &MemberPlan, value: &str) -> usize {
+        Self::probe_cost(plan) + usize::from(self.needs_lookup(plan, value))
+    }
+
+    /// Whether a probe value must be looked up before it is sent: a name without the run's
+    /// prefix that the probe would create or delete. (No user can be called "": the empty name
+    /// is never looked up, and some services answer GetUser of it with the signer.)
+    fn needs_lookup(&self, plan: &MemberPlan, value: &str) -> bool {
+        plan.touches_named_user() && !value.is_empty() && !value.starts_with(&self.prefix)
     }
 
     fn not_measured_rows(&self, plan: &MemberPlan, reason: &str) -> Vec<Limit> {
@@ -524,7 +537,7 @@ impl Driver<'_> {
     /// Sends one probe of `plan` with `value` and reads it against `base` (`None` for the base
     /// probe itself, whose reply is returned as it is).
     async fn probe(&self, plan: &MemberPlan, fillers: &Fillers, value: &str) -> Reply {
-        if plan.touches_named_user() && !value.starts_with(&self.prefix) {
+        if self.needs_lookup(plan, value) {
             // A name without the run's prefix may belong to someone: never create or delete
             // an existing user of that name.
             let who = self.call("GetUser", &[("UserName", value)]).await;
@@ -650,7 +663,7 @@ impl Driver<'_> {
                 let bounds = Bounds {
                     model_min: *min,
                     model_max: *max,
-                    floor: -plan::INTEGER_CAP,
+                    floor: plan::INTEGER_FLOOR,
                     cap: plan::INTEGER_CAP,
                     inside: base_value.parse().ok(),
                 };
@@ -669,7 +682,6 @@ impl Driver<'_> {
         unit: &str,
         value_of: &dyn Fn(i64) -> String,
     ) -> Vec<Limit> {
-        let cost = Self::probe_cost(plan);
         let mut known: Known<i64> = HashMap::new();
         if let Some(i) = bounds.inside {
             known.insert(i, (Answer::Accepted, base.describe()));
@@ -679,7 +691,8 @@ impl Driver<'_> {
                 Step::Done(r) => break r,
                 Step::Need(ns) => {
                     for n in ns {
-                        if !self.affordable(cost) {
+                        let value = value_of(n);
+                        if !self.affordable(self.value_cost(plan, &value)) {
                             known.insert(
                                 n,
                                 (
@@ -689,7 +702,7 @@ impl Driver<'_> {
                             );
                             continue;
                         }
-                        let r = self.probe(plan, fillers, &value_of(n)).await;
+                        let r = self.probe(plan, fillers, &value).await;
                         known.insert(n, (r.read_against(base), r.describe()));
                     }
                 }
