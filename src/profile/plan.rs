@@ -135,11 +135,12 @@ pub enum End {
     Capped(i64),
 }
 
-/// The accepted range found by [`range_step`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The accepted range found by [`range_step`]: each end, or why it could not be found (an
+/// unclear answer on the way to one end leaves the other end measured).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Range {
-    pub min: End,
-    pub max: End,
+    pub min: Result<End, String>,
+    pub max: Result<End, String>,
 }
 
 /// What a range search knows before it starts.
@@ -164,18 +165,7 @@ enum Stop {
 /// length accepted?"): the model's bounds are probed first, then one past each; only if the
 /// target is looser or stricter does it bisect, towards the floor or the cap. A conforming
 /// target costs four probes. Acceptance is assumed to be one interval.
-pub fn range_step(
-    b: &Bounds,
-    known: &dyn Fn(i64) -> Option<Answer>,
-) -> Step<i64, Result<Range, String>> {
-    match range_search(b, known) {
-        Ok(r) => Step::Done(Ok(r)),
-        Err(Stop::Need(n)) => Step::Need(vec![n]),
-        Err(Stop::Unclear(reason)) => Step::Done(Err(reason)),
-    }
-}
-
-fn range_search(b: &Bounds, known: &dyn Fn(i64) -> Option<Answer>) -> Result<Range, Stop> {
+pub fn range_step(b: &Bounds, known: &dyn Fn(i64) -> Option<Answer>) -> Step<i64, Range> {
     let ask = |n: i64| -> Result<bool, Stop> {
         match known(n) {
             None => Err(Stop::Need(n)),
@@ -184,47 +174,72 @@ fn range_search(b: &Bounds, known: &dyn Fn(i64) -> Option<Answer>) -> Result<Ran
             Some(Answer::Unclear(r)) => Err(Stop::Unclear(format!("at {n}: {r}"))),
         }
     };
+    let min = match min_end(b, &ask) {
+        Err(Stop::Need(n)) => return Step::Need(vec![n]),
+        Err(Stop::Unclear(r)) => Err(r),
+        Ok(e) => Ok(e),
+    };
+    let max = match max_end(b, &ask) {
+        Err(Stop::Need(n)) => return Step::Need(vec![n]),
+        Err(Stop::Unclear(r)) => Err(r),
+        Ok(e) => Ok(e),
+    };
+    Step::Done(Range { min, max })
+}
+
+/// The model's bounds clamped to the search, and the known-accepted value between them.
+fn anchors(b: &Bounds) -> (i64, i64, Option<i64>) {
     let lo = b.model_min.unwrap_or(b.floor).clamp(b.floor, b.cap);
     let hi = b.model_max.unwrap_or(b.cap).clamp(lo, b.cap);
-    let a_lo = ask(lo)?;
-    let a_hi = if hi == lo { a_lo } else { ask(hi)? };
-    let inside = b.inside.filter(|i| (lo..=hi).contains(i));
-    let min = if a_lo {
-        if lo == b.floor {
+    (lo, hi, b.inside.filter(|i| (lo..=hi).contains(i)))
+}
+
+fn nothing_accepted(lo: i64, hi: i64) -> Stop {
+    Stop::Unclear(format!(
+        "neither {lo} nor {hi} (the model's bounds) was accepted, and no value in between is known to be"
+    ))
+}
+
+fn min_end(b: &Bounds, ask: &dyn Fn(i64) -> Result<bool, Stop>) -> Result<End, Stop> {
+    let (lo, hi, inside) = anchors(b);
+    if ask(lo)? {
+        Ok(if lo == b.floor {
             End::Capped(lo)
         } else if !ask(lo - 1)? {
             End::Exact(lo)
         } else if lo - 1 == b.floor || ask(b.floor)? {
             End::Capped(b.floor)
         } else {
-            End::Exact(smallest(b.floor, lo - 1, &ask)?)
-        }
-    } else if a_hi {
-        End::Exact(smallest(lo, hi, &ask)?)
+            End::Exact(smallest(b.floor, lo - 1, ask)?)
+        })
+    } else if ask(hi)? {
+        Ok(End::Exact(smallest(lo, hi, ask)?))
     } else if let Some(i) = inside {
-        End::Exact(smallest(lo, i, &ask)?)
+        Ok(End::Exact(smallest(lo, i, ask)?))
     } else {
-        return Err(Stop::Unclear(format!(
-            "neither {lo} nor {hi} (the model's bounds) was accepted, and no value in between is known to be"
-        )));
-    };
-    let max = if a_hi {
-        if hi == b.cap {
+        Err(nothing_accepted(lo, hi))
+    }
+}
+
+fn max_end(b: &Bounds, ask: &dyn Fn(i64) -> Result<bool, Stop>) -> Result<End, Stop> {
+    let (lo, hi, inside) = anchors(b);
+    if ask(hi)? {
+        Ok(if hi == b.cap {
             End::Capped(hi)
         } else if !ask(hi + 1)? {
             End::Exact(hi)
         } else if hi + 1 == b.cap || ask(b.cap)? {
             End::Capped(b.cap)
         } else {
-            End::Exact(largest(hi + 1, b.cap, &ask)?)
-        }
-    } else if a_lo {
-        End::Exact(largest(lo, hi, &ask)?)
+            End::Exact(largest(hi + 1, b.cap, ask)?)
+        })
+    } else if ask(lo)? {
+        Ok(End::Exact(largest(lo, hi, ask)?))
+    } else if let Some(i) = inside {
+        Ok(End::Exact(largest(i, hi, ask)?))
     } else {
-        // `inside` is known to be accepted here, or the min branch would have returned.
-        End::Exact(largest(inside.unwrap_or(lo), hi, &ask)?)
-    };
-    Ok(Range { min, max })
+        Err(nothing_accepted(lo, hi))
+    }
 }
 
 /// The smallest accepted value in `(refused, accepted]`.
@@ -296,6 +311,31 @@ pub fn char_groups(
             .map(|(c, _)| vec![*c]),
     );
     out
+}
+
+/// The character probes of one string member: each probe character with whether the model
+/// accepts it between the template's head and tail, and the first groups to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CharPlan {
+    pub expected: Vec<(char, bool)>,
+    pub groups: Vec<Vec<char>>,
+}
+
+/// The [`CharPlan`] of a member whose values are built from `t`: groups leave room beside the
+/// base for a counter of up to four digits ([`Template::with_chars`]).
+pub fn char_plan(shape: &StringShape, t: &Template) -> CharPlan {
+    let valid = |g: &[char]| string_violations(shape, &t.with_chars(g, "0")).is_empty();
+    let expected: Vec<(char, bool)> = probe_chars()
+        .into_iter()
+        .map(|c| (c, valid(&[c])))
+        .collect();
+    let room = shape
+        .max
+        .map(|m| (m as usize).saturating_sub(t.base_len() + 4))
+        .unwrap_or(64)
+        .clamp(1, 64);
+    let groups = char_groups(&expected, room, &valid);
+    CharPlan { expected, groups }
 }
 
 /// One step of a character search over `groups` (from [`char_groups`]): an accepted group
@@ -633,7 +673,7 @@ pub fn range_limits(
     plan: &MemberPlan,
     ids: (&str, &str),
     bounds: &Bounds,
-    found: &Result<Range, String>,
+    found: &Range,
     describe: &dyn Fn(i64) -> Option<String>,
     unit: &str,
 ) -> Vec<Limit> {
@@ -648,9 +688,9 @@ pub fn range_limits(
     let at = |n: i64| describe(n).map(|d| format!("{n}: {d}")).unwrap_or_default();
     let mut out = Vec::new();
     if let Some(model) = bounds.model_min {
-        let (measured, verdict, note) = match found {
+        let (measured, verdict, note) = match &found.min {
             Err(reason) => (None, Verdict::NotMeasured, Some(reason.clone())),
-            Ok(r) => match r.min {
+            Ok(end) => match *end {
                 End::Exact(v) => (
                     Some(v.to_string()),
                     compare(v, model, false),
@@ -679,9 +719,9 @@ pub fn range_limits(
         });
     }
     if let Some(model) = bounds.model_max {
-        let (measured, verdict, note) = match found {
+        let (measured, verdict, note) = match &found.max {
             Err(reason) => (None, Verdict::NotMeasured, Some(reason.clone())),
-            Ok(r) => match r.max {
+            Ok(end) => match *end {
                 End::Exact(v) => (
                     Some(v.to_string()),
                     compare(v, model, true),
@@ -906,7 +946,7 @@ mod tests {
     use std::collections::HashMap;
 
     /// Runs a range search against a target that accepts exactly `accepts`, counting probes.
-    fn search(b: Bounds, accepts: impl Fn(i64) -> bool) -> (Result<Range, String>, usize) {
+    fn search(b: Bounds, accepts: impl Fn(i64) -> bool) -> (Range, usize) {
         let mut known: HashMap<i64, Answer> = HashMap::new();
         if let Some(i) = b.inside {
             known.insert(i, Answer::Accepted);
@@ -941,16 +981,17 @@ mod tests {
         }
     }
 
+    fn exact(min: End, max: End) -> Range {
+        Range {
+            min: Ok(min),
+            max: Ok(max),
+        }
+    }
+
     #[test]
     fn a_conforming_range_costs_four_probes() {
         let (r, n) = search(lengths(1, 128), |n| (1..=128).contains(&n));
-        assert_eq!(
-            r,
-            Ok(Range {
-                min: End::Exact(1),
-                max: End::Exact(128)
-            })
-        );
+        assert_eq!(r, exact(End::Exact(1), End::Exact(128)));
         assert_eq!(n, 4);
     }
 
@@ -965,14 +1006,7 @@ mod tests {
             (3, 20, End::Exact(3), End::Exact(20)),
         ] {
             let (r, n) = search(lengths(1, 128), |n| (lo..=hi).contains(&n));
-            assert_eq!(
-                r,
-                Ok(Range {
-                    min: want_min,
-                    max: want_max
-                }),
-                "accepting {lo}..={hi}"
-            );
+            assert_eq!(r, exact(want_min, want_max), "accepting {lo}..={hi}");
             assert!(n <= 2 + 2 * 13, "{n} probes for {lo}..={hi}");
         }
         // A minimum of 16 searched towards the floor.
@@ -981,20 +1015,24 @@ mod tests {
             ..lengths(16, 128)
         };
         let (r, _) = search(b, |n| (2..=128).contains(&n));
-        assert_eq!(r.unwrap().min, End::Exact(2));
+        assert_eq!(r.min, Ok(End::Exact(2)));
     }
 
     #[test]
-    fn an_unclear_answer_stops_the_search_with_its_reason() {
+    fn an_unclear_answer_leaves_the_other_end_measured() {
         let b = lengths(1, 128);
         let known = |n: i64| match n {
             1 | 13 => Some(Answer::Accepted),
+            0 => Some(Answer::Refused),
             128 => Some(Answer::Unclear("HTTP 500".into())),
             _ => None,
         };
         assert_eq!(
             range_step(&b, &known),
-            Step::Done(Err("at 128: HTTP 500".into()))
+            Step::Done(Range {
+                min: Ok(End::Exact(1)),
+                max: Err("at 128: HTTP 500".into())
+            })
         );
     }
 
@@ -1005,7 +1043,8 @@ mod tests {
             ..lengths(1, 128)
         };
         let (r, _) = search(b, |_| false);
-        assert!(r.unwrap_err().contains("neither 1 nor 128"));
+        assert!(r.min.unwrap_err().contains("neither 1 nor 128"));
+        assert!(r.max.is_err());
     }
 
     #[test]
@@ -1018,15 +1057,15 @@ mod tests {
             inside: Some(0),
         };
         let (r, n) = search(b, |m| m <= 15);
-        assert_eq!(r.unwrap().max, End::Exact(15));
+        assert_eq!(r.max, Ok(End::Exact(15)));
         assert_eq!(n, 2);
         let (r, n) = search(b, |_| true);
-        assert_eq!(r.unwrap().max, End::Capped(SKEW_CAP_MINUTES));
+        assert_eq!(r.max, Ok(End::Capped(SKEW_CAP_MINUTES)));
         assert_eq!(n, 3);
         let (r, _) = search(b, |m| m <= 300);
-        assert_eq!(r.unwrap().max, End::Exact(300));
+        assert_eq!(r.max, Ok(End::Exact(300)));
         let (r, _) = search(b, |m| m <= 5);
-        assert_eq!(r.unwrap().max, End::Exact(5));
+        assert_eq!(r.max, Ok(End::Exact(5)));
     }
 
     fn run_chars(groups: &[Vec<char>], accepts: impl Fn(char) -> bool) -> (Vec<char>, usize) {
@@ -1176,6 +1215,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_probes_that_create_or_delete_the_named_user_look_it_up_first() {
+        let touching: Vec<String> = member_plans(Model::embedded())
+            .iter()
+            .filter(|p| p.touches_named_user())
+            .map(|p| format!("{}.{}", p.operation, p.member))
+            .collect();
+        assert_eq!(touching, ["CreateUser.UserName", "DeleteUser.UserName"]);
     }
 
     #[test]

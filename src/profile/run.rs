@@ -613,7 +613,13 @@ impl Driver<'_> {
             MemberKind::Str(s) if !s.enum_values.is_empty() => {
                 1 + plan::enum_candidates(&s.enum_values).len()
             }
-            MemberKind::Str(_) => 1 + 4 + 70,
+            MemberKind::Str(s) => {
+                let chars = match (&template, &s.pattern) {
+                    (Some(t), Some(_)) => plan::char_plan(s, t).groups.len(),
+                    _ => 0,
+                };
+                1 + 4 + chars
+            }
             MemberKind::Int { .. } => 1 + 4,
         } * cost;
         if !self.affordable(estimate) {
@@ -731,18 +737,9 @@ impl Driver<'_> {
         base: &Reply,
     ) -> Limit {
         let cost = Self::probe_cost(plan);
-        let chars = plan::probe_chars();
-        let model_ok = |c: &char| string_violations(shape, &t.with_chars(&[*c], "0")).is_empty();
-        let expected: Vec<(char, bool)> = chars.iter().map(|c| (*c, model_ok(c))).collect();
-        // Room for the characters beside the base and a counter of up to four digits.
-        let room = shape
-            .max
-            .map(|m| (m as usize).saturating_sub(t.base_len() + 4))
-            .unwrap_or(64)
-            .clamp(1, 64);
-        let groups = plan::char_groups(&expected, room, &|g| {
-            string_violations(shape, &t.with_chars(g, "0")).is_empty()
-        });
+        let plan::CharPlan { expected, groups } = plan::char_plan(shape, t);
+        let chars: Vec<char> = expected.iter().map(|(c, _)| *c).collect();
+        let model_ok = |c: &char| expected.iter().any(|(e, ok)| e == c && *ok);
         let head = (
             plan.id("characters"),
             plan.constraints()
@@ -1171,14 +1168,14 @@ impl Driver<'_> {
                 }
             }
         };
-        let range = found?;
+        let max = found.max?;
         let describe = |m: i64| {
             known
                 .get(&m)
                 .map(|(_, d)| format!("{m} min: {d}"))
                 .unwrap_or_default()
         };
-        let note = match range.max {
+        let note = match max {
             End::Exact(m) => format!(
                 "accepted at {}; refused at {}",
                 describe(m),
@@ -1186,7 +1183,7 @@ impl Driver<'_> {
             ),
             End::Capped(m) => format!("accepted at {}", describe(m)),
         };
-        Ok((range.max, note))
+        Ok((max, note))
     }
 
     /// For each probe method, whether a CreateAccessKey sent with it created a key (asked of
