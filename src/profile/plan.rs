@@ -763,25 +763,15 @@ pub fn compare(measured: i64, model: i64, upper: bool) -> Verdict {
     Verdict::of(looser, stricter)
 }
 
-/// At most this many items are named in a measured value; the note names them all.
-const LISTED: usize = 12;
-
-fn listed(items: &[String]) -> String {
-    if items.len() <= LISTED {
-        items.join(" ")
-    } else {
-        format!(
-            "{} and {} more",
-            items[..LISTED].join(" "),
-            items.len() - LISTED
-        )
-    }
+/// The model's value of a set limit: how many candidates it allows, and which.
+pub fn set_model_text(allowed: usize, candidates: usize, described: &str) -> String {
+    format!("{allowed} of {candidates}: {described}")
 }
 
 /// The limit row of a set measurement (characters, enum values, methods): the model's set,
 /// what was answered for each candidate, and the verdict (accepting more is looser, refusing a
-/// member of the model's set stricter). Unclear answers count as neither; if nothing was
-/// answered clearly the row is not measured.
+/// member of the model's set stricter). Unclear answers count as neither and are named in the
+/// note; if nothing was answered clearly the row is not measured.
 pub fn set_limit<T: Clone + PartialEq>(
     head: (String, String, String),
     candidates: &[T],
@@ -796,12 +786,7 @@ pub fn set_limit<T: Clone + PartialEq>(
         .filter(|c| model_accepts(c))
         .cloned()
         .collect();
-    let model = format!(
-        "{} of {}: {}",
-        model_set.len(),
-        candidates.len(),
-        describe_set(&model_set)
-    );
+    let model = set_model_text(model_set.len(), candidates.len(), &describe_set(&model_set));
     let answers = match answers {
         Err(reason) => {
             return Limit {
@@ -839,15 +824,15 @@ pub fn set_limit<T: Clone + PartialEq>(
         .filter(|(_, a)| *a == Answer::Accepted)
         .map(|(c, _)| c.clone())
         .collect();
-    let extra: Vec<String> = accepted
+    let extra: Vec<T> = accepted
         .iter()
         .filter(|c| !model_accepts(c))
-        .map(label)
+        .cloned()
         .collect();
-    let missing: Vec<String> = answers
+    let missing: Vec<T> = answers
         .iter()
         .filter(|(c, a)| *a == Answer::Refused && model_accepts(c))
-        .map(|(c, _)| label(c))
+        .map(|(c, _)| c.clone())
         .collect();
     let verdict = Verdict::of(!extra.is_empty(), !missing.is_empty());
     let mut measured = format!("{} of {}", accepted.len(), candidates.len());
@@ -855,28 +840,15 @@ pub fn set_limit<T: Clone + PartialEq>(
         measured.push_str(": as the model");
     } else {
         if !extra.is_empty() {
-            measured.push_str(&format!(": also {}", listed(&extra)));
+            measured.push_str(&format!(": also {}", describe_set(&extra)));
         }
         if !missing.is_empty() {
             measured.push_str(&format!(
                 "{} not {}",
                 if extra.is_empty() { ":" } else { ";" },
-                listed(&missing)
+                describe_set(&missing)
             ));
         }
-    }
-    let mut notes = Vec::new();
-    if extra.len() > LISTED {
-        notes.push(format!("accepted beyond the model: {}", extra.join(" ")));
-    }
-    if missing.len() > LISTED {
-        notes.push(format!(
-            "refused although the model allows: {}",
-            missing.join(" ")
-        ));
-    }
-    if !unclear.is_empty() {
-        notes.push(format!("no clear answer: {}", unclear.join("; ")));
     }
     Limit {
         id,
@@ -885,10 +857,10 @@ pub fn set_limit<T: Clone + PartialEq>(
         model,
         measured: Some(measured),
         verdict,
-        note: if notes.is_empty() {
+        note: if unclear.is_empty() {
             None
         } else {
-            Some(notes.join(". "))
+            Some(format!("no clear answer: {}", unclear.join("; ")))
         },
     }
 }
@@ -906,17 +878,42 @@ pub fn not_measured(id: String, title: String, source: &str, model: String, reas
     }
 }
 
-/// The model's text for a member's constraint, for rows that are not measured.
+/// The seed of the templates [`model_text`] builds: which characters the model allows between
+/// a template's head and tail does not depend on the run's prefix.
+const MODEL_TEXT_SEED: &str = "icx00000000n";
+
+/// The model's text for a member's constraint, for rows that are not measured (the same text a
+/// measured row carries).
 pub fn model_text(plan: &MemberPlan, constraint: &str) -> String {
     match (&plan.kind, constraint) {
         (MemberKind::Str(s), "length-min") => s.min.map(|v| v.to_string()).unwrap_or_default(),
         (MemberKind::Str(s), "length-max") => s.max.map(|v| v.to_string()).unwrap_or_default(),
-        (MemberKind::Str(s), "characters") => s
-            .pattern
-            .as_ref()
-            .map(|p| format!("pattern {}", p.source()))
-            .unwrap_or_default(),
-        (MemberKind::Str(s), "enum") => s.enum_values.join(" "),
+        (MemberKind::Str(s), "characters") => match template(s, MODEL_TEXT_SEED) {
+            Some(t) => {
+                let plan = char_plan(s, &t);
+                let allowed: Vec<char> = plan
+                    .expected
+                    .iter()
+                    .filter(|(_, ok)| *ok)
+                    .map(|(c, _)| *c)
+                    .collect();
+                set_model_text(
+                    allowed.len(),
+                    plan.expected.len(),
+                    &describe_chars(&allowed),
+                )
+            }
+            None => s
+                .pattern
+                .as_ref()
+                .map(|p| format!("pattern {}", p.source()))
+                .unwrap_or_default(),
+        },
+        (MemberKind::Str(s), "enum") => set_model_text(
+            s.enum_values.len(),
+            enum_candidates(&s.enum_values).len(),
+            &s.enum_values.join(" "),
+        ),
         (MemberKind::Int { min, .. }, "range-min") => {
             min.map(|v| v.to_string()).unwrap_or_default()
         }

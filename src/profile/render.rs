@@ -25,7 +25,7 @@ fn without_port(endpoint: &str) -> String {
 }
 
 fn seconds(ms: u64) -> String {
-    format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
+    format!("{:.1} s", ms as f64 / 1000.0)
 }
 
 fn measured_text(l: &Limit) -> String {
@@ -127,6 +127,20 @@ pub fn console(p: &ProfileReport) -> String {
     out
 }
 
+/// At most this many characters of a measured value in a cell of the cross-target section; the
+/// whole value is in the target's own profile.
+const CELL_CHARS: usize = 72;
+
+/// `text`, cut at a word boundary before [`CELL_CHARS`] characters and marked `…` if longer.
+fn shortened(text: &str) -> String {
+    if text.chars().count() <= CELL_CHARS {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(CELL_CHARS).collect();
+    let at = cut.rfind(' ').unwrap_or(cut.len());
+    format!("{} …", &cut[..at])
+}
+
 /// The "Enforced limits" section across targets: one column per profile (in the order
 /// given), one row per limit (in the order the limits were first seen), the model's value, and
 /// in each cell `same`, the measured value with its verdict, or `not measured`.
@@ -135,9 +149,10 @@ pub fn limits_section(profiles: &[ProfileReport]) -> String {
     let mut first: BTreeMap<&str, &Limit> = BTreeMap::new();
     for p in profiles {
         for l in &p.limits {
-            if first.insert(l.id.as_str(), l).is_none() {
+            first.entry(l.id.as_str()).or_insert_with(|| {
                 order.push(l.id.as_str());
-            }
+                l
+            });
         }
     }
     let mut out = String::new();
@@ -147,8 +162,9 @@ pub fn limits_section(profiles: &[ProfileReport]) -> String {
          bisection up to 4,096 characters, a fixed set of 134 probe characters, enum values and \
          their case variants, and the behavioural limits of the facts), next to the model's \
          value. A cell says `same` when the target enforces the model's value, the measured value \
-         and whether it is looser or stricter otherwise, and `not measured` when the profile \
-         could not tell (its reason is in that target's profile, `iam-contract profile --out`).\n\n",
+         (long ones cut, marked `…`) and whether it is looser or stricter otherwise, and `not \
+         measured` when the profile could not tell; each target's own profile \
+         (`iam-contract profile --out`) has the whole values and the reasons.\n\n",
     );
     out.push_str(
         "| Target | Endpoint | Requests | Time | same | looser | stricter | mixed | not measured |\n",
@@ -188,7 +204,7 @@ pub fn limits_section(profiles: &[ProfileReport]) -> String {
                 Some(m) => match m.verdict {
                     Verdict::Same => "same".into(),
                     Verdict::NotMeasured => "not measured".into(),
-                    v => format!("{} ({})", measured_text(m), v.as_str()),
+                    v => format!("{} ({})", shortened(&measured_text(m)), v.as_str()),
                 },
             };
             let _ = write!(out, " {} |", cell(&text));
@@ -277,9 +293,14 @@ mod tests {
                 limit("y", None, Verdict::NotMeasured, Some("r")),
             ],
         );
+        let mut b = b;
+        b.limits[0].model = "not the first profile's".into();
+        b.limits[0].measured = Some(format!("{} end", "long ".repeat(30)));
         let s = limits_section(&[a, b]);
+        // The model's value comes from the first profile; a long value is cut at a word.
+        let cut = format!("{} \u{2026}", "long ".repeat(14).trim_end());
         assert!(
-            s.contains("| title of x | 128 | same | 4096 or more (looser) |"),
+            s.contains(&format!("| title of x | 128 | same | {cut} (looser) |")),
             "{s}"
         );
         assert!(s.contains("| title of y | 128 | — | not measured |"), "{s}");

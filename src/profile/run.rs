@@ -1423,7 +1423,18 @@ fn behaviour_rows(model: &Model) -> Vec<(&'static str, String, String, String)> 
             "behaviour.methods-that-act",
             "HTTP methods with which CreateAccessKey creates a key".to_owned(),
             f.protocol.source.clone(),
-            f.protocol.acting_methods.join(" "),
+            {
+                let acting: Vec<&str> = METHODS
+                    .into_iter()
+                    .filter(|m| {
+                        f.protocol
+                            .acting_methods
+                            .iter()
+                            .any(|a| a.eq_ignore_ascii_case(m))
+                    })
+                    .collect();
+                plan::set_model_text(acting.len(), METHODS.len(), &acting.join(" "))
+            },
         ),
     ];
     for (id, title, fact) in [

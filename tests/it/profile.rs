@@ -195,7 +195,7 @@ fn assert_fault_shows(fault: Fault, expected: &[(&str, Verdict, &str)]) {
 }
 
 const CAP: &str = "4096 or more (the search's cap)";
-const ALL_CHARS: &str = "134 of 134: also U+0000 …";
+const ALL_CHARS: &str = "134 of 134: also U+0000\u{2013}U+001F …";
 const NON_ASCII_WORD: &str = "74 of 134: also \u{e9} (U+00E9) \u{25cc}\u{301} (U+0301) \u{212a} (U+212A) \u{4e2d} (U+4E2D) \u{ff10} (U+FF10)";
 const USER_NAME_MEMBERS: [&str; 7] = [
     "CreateAccessKey.UserName",
