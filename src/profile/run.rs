@@ -163,6 +163,8 @@ struct Reply {
     key: Option<(String, String)>,
     /// The decoded success value (secrets redacted), for the few probes that read a listing.
     value: Option<serde_json::Value>,
+    /// The request never reached the service (no connection, or it could not be built).
+    unsent: bool,
 }
 
 impl Reply {
@@ -330,6 +332,12 @@ impl Driver<'_> {
                     transport: Some(escape_text(&e.to_string())),
                     key: None,
                     value: None,
+                    unsent: !matches!(
+                        e,
+                        TransportError::Timeout { .. }
+                            | TransportError::Other { .. }
+                            | TransportError::TooLarge { .. }
+                    ),
                 };
             }
         };
@@ -383,6 +391,7 @@ impl Driver<'_> {
             transport: None,
             key,
             value,
+            unsent: false,
         }
     }
 
@@ -443,6 +452,12 @@ impl Driver<'_> {
         let main = format!("{}-main", self.prefix);
         let created = self.create_user(&main).await;
         if let Some(t) = &created.transport {
+            // Nothing reached the service, so nothing was created and there is nothing to
+            // clean up (cleanup would only retry against the same closed port); after a
+            // timeout the user may exist, and cleanup tries.
+            if created.unsent {
+                self.forget(&LedgerEntry::User { name: main });
+            }
             return Err(ProfileError::Unreachable(t.clone()));
         }
         let existing_user = created.ok().then(|| main.clone());
@@ -551,6 +566,7 @@ impl Driver<'_> {
                     )),
                     key: None,
                     value: None,
+                    unsent: true,
                 };
             }
         }
@@ -561,6 +577,7 @@ impl Driver<'_> {
                 transport: Some("not sent: the run has no user of its own".into()),
                 key: None,
                 value: None,
+                unsent: true,
             };
         };
         let entry = LedgerEntry::User {

@@ -448,6 +448,25 @@ fn the_command_refuses_endpoints_off_loopback() {
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
+#[test]
+fn an_endpoint_that_does_not_answer_is_exit_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = bin(
+        &[
+            "profile",
+            "--endpoint",
+            &format!("http://127.0.0.1:{port}/"),
+        ],
+        CREDS,
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("endpoint unreachable"), "{}", r.stderr);
+}
+
 /// `profile --out --json` against the embedded emulator, then `compat --profile`: the files
 /// are written, the JSON reads back, and the compatibility matrix gains the "Enforced limits"
 /// section without changing what comes before it.
