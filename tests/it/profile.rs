@@ -626,3 +626,163 @@ fn an_interrupted_profile_cleans_up() {
     let _ = serve.wait();
     assert_eq!(users, 1, "only the bootstrap user is left");
 }
+
+// ---- limits no emulator fault loosens --------------------------------------------------------
+
+/// Starts, on a free loopback port, the emulator behind a proxy that rewrites each form body
+/// with `rewrite` and, when that changed it, signs the request again with the bootstrap key:
+/// a service whose validation differs in a way no emulator fault stands for.
+async fn rewriting_emulator(
+    rewrite: fn(&mut Vec<(String, String)>) -> bool,
+) -> (
+    String,
+    tokio::task::JoinHandle<()>,
+    std::sync::Arc<emulator::Emulator>,
+) {
+    use axum::body::Body;
+    use axum::extract::{Request, State};
+    use std::sync::Arc;
+    type Shared = (
+        Arc<emulator::Emulator>,
+        String,
+        fn(&mut Vec<(String, String)>) -> bool,
+    );
+    async fn one(State(s): State<Arc<Shared>>, req: Request) -> axum::response::Response {
+        let (emu, url, rewrite) = (&s.0, &s.1, s.2);
+        let (parts, body) = req.into_parts();
+        let mut body = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .unwrap_or_default()
+            .to_vec();
+        let mut headers: Vec<(String, String)> = parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let signed = headers.iter().any(|(k, _)| k == "authorization");
+        if let Ok(mut params) = iam_contract::wire::decode_form(&body)
+            && parts.method == "POST"
+            && signed
+            && rewrite(&mut params)
+        {
+            body = iam_contract::wire::encode_form(&params).into_bytes();
+            headers.retain(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "authorization" | "x-amz-date" | "content-length"
+                )
+            });
+            let added = iam_contract::client::sign_headers(
+                "POST",
+                url,
+                &headers,
+                &body,
+                emu.credentials(),
+                &iam_contract::client::Scope::default(),
+                std::time::SystemTime::now(),
+            )
+            .expect("the proxy signs");
+            headers.extend(added);
+        }
+        let resp = emu.handle(&emulator::HttpRequest {
+            method: parts.method.as_str().to_owned(),
+            path_and_query: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "/".into()),
+            headers,
+            body,
+        });
+        let mut b = axum::response::Response::builder().status(resp.status);
+        for (k, v) in &resp.headers {
+            b = b.header(k.as_str(), v.as_str());
+        }
+        b.body(Body::from(resp.body)).expect("a response")
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let emu = Arc::new(emulator::Emulator::new(emulator::Config::default()).unwrap());
+    let app =
+        axum::Router::new()
+            .fallback(one)
+            .with_state(Arc::new((emu.clone(), url.clone(), rewrite)));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, task, emu)
+}
+
+/// Takes `Status` in any letter case and clamps `MaxItems` into the model's range, the way a
+/// lenient service would.
+fn lenient_status_and_page_size(params: &mut Vec<(String, String)>) -> bool {
+    let mut changed = false;
+    for (k, v) in params.iter_mut() {
+        let new = match k.as_str() {
+            "Status" => {
+                let lower = v.to_lowercase();
+                let mut c = lower.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
+            }
+            "MaxItems" => v
+                .parse::<i64>()
+                .map_or(v.clone(), |n| n.clamp(1, 1000).to_string()),
+            _ => continue,
+        };
+        if new != *v {
+            *v = new;
+            changed = true;
+        }
+    }
+    changed
+}
+
+#[test]
+fn a_service_lenient_about_status_case_and_page_sizes_shows_exactly_that() {
+    let out = rt().block_on(async {
+        let (url, task, emu) = rewriting_emulator(lenient_status_and_page_size).await;
+        let client = Client::new(&url, Some(emu.credentials().clone())).expect("client");
+        let config = ProfileConfig {
+            target_name: "lenient".into(),
+            budget: 3000,
+            ledger: std::env::temp_dir().join(format!(
+                "iam-contract-profile-test-lenient-{}.jsonl",
+                std::process::id()
+            )),
+            ..ProfileConfig::default()
+        };
+        let out = profile::run_profile(&client, Model::embedded(), &config)
+            .await
+            .expect("the profile runs");
+        task.abort();
+        assert_eq!(
+            emu.inventory().users.len(),
+            1,
+            "only the bootstrap user is left"
+        );
+        out
+    });
+    let floor = "-2147483648 or less (the search's floor)";
+    let cap = "2147483647 or more (the search's cap)";
+    let want: BTreeMap<String, (Verdict, String)> = [
+        (
+            "input.UpdateAccessKey.Status.enum",
+            "9 of 9: also active ACTIVE inactive INACTIVE expired EXPIRED",
+        ),
+        ("input.ListAccessKeys.MaxItems.range-min", floor),
+        ("input.ListAccessKeys.MaxItems.range-max", cap),
+        ("input.ListUsers.MaxItems.range-min", floor),
+        ("input.ListUsers.MaxItems.range-max", cap),
+    ]
+    .into_iter()
+    .map(|(id, m)| (id.to_owned(), (Verdict::Looser, m.to_owned())))
+    .collect();
+    assert_eq!(differences(&out.report), want);
+}
