@@ -633,7 +633,7 @@ fn an_interrupted_profile_cleans_up() {
 /// with `rewrite` and, when that changed it, signs the request again with the bootstrap key:
 /// a service whose validation differs in a way no emulator fault stands for.
 async fn rewriting_emulator(
-    rewrite: fn(&mut Vec<(String, String)>) -> bool,
+    rewrite: fn(&mut [(String, String)]) -> bool,
 ) -> (
     String,
     tokio::task::JoinHandle<()>,
@@ -645,7 +645,7 @@ async fn rewriting_emulator(
     type Shared = (
         Arc<emulator::Emulator>,
         String,
-        fn(&mut Vec<(String, String)>) -> bool,
+        fn(&mut [(String, String)]) -> bool,
     );
     async fn one(State(s): State<Arc<Shared>>, req: Request) -> axum::response::Response {
         let (emu, url, rewrite) = (&s.0, &s.1, s.2);
@@ -720,7 +720,7 @@ async fn rewriting_emulator(
 
 /// Takes `Status` in any letter case and clamps `MaxItems` into the model's range, the way a
 /// lenient service would.
-fn lenient_status_and_page_size(params: &mut Vec<(String, String)>) -> bool {
+fn lenient_status_and_page_size(params: &mut [(String, String)]) -> bool {
     let mut changed = false;
     for (k, v) in params.iter_mut() {
         let new = match k.as_str() {
