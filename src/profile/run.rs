@@ -450,6 +450,28 @@ impl Driver<'_> {
         // The run's own user: the request CreateUser.Path is probed with, and the user the
         // authentication, method and skew probes work on.
         let main = format!("{}-main", self.prefix);
+        if !self.affordable(2) {
+            // Not even the run's own user (and its deletion) fits: nothing is measured.
+            let reason = self.budget_reason();
+            let mut out = Vec::new();
+            for p in plan::member_plans(self.model)
+                .iter()
+                .filter(|p| p.tier == 0)
+            {
+                out.extend(self.not_measured_rows(p, &reason));
+            }
+            out.extend(
+                behaviour_rows(self.model)
+                    .into_iter()
+                    .map(|(id, title, source, model)| {
+                        plan::not_measured(id.into(), title, &source, model, &reason)
+                    }),
+            );
+            for p in plan::member_plans(self.model).iter().filter(|p| p.tier > 0) {
+                out.extend(self.not_measured_rows(p, &reason));
+            }
+            return Ok(out);
+        }
         let created = self.create_user(&main).await;
         if let Some(t) = &created.transport {
             // Nothing reached the service, so nothing was created and there is nothing to

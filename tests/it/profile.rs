@@ -132,6 +132,14 @@ fn profile_outputs_hold_no_secret_and_the_tripwire_would_catch_one() {
 }
 
 #[test]
+fn a_budget_too_small_for_anything_sends_nothing() {
+    let out = profile_emulator(emulator::Config::default(), 5, "tiny");
+    assert_eq!(out.report.summary.requests, 0);
+    assert_eq!(out.report.limits.len(), 58);
+    assert_eq!(out.report.summary.not_measured, 58);
+}
+
+#[test]
 fn a_small_budget_is_kept_and_what_does_not_fit_says_why() {
     let out = profile_emulator(emulator::Config::default(), 300, "budget");
     let r = &out.report;
