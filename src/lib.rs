@@ -19,6 +19,7 @@ pub mod fuzzing;
 pub mod generate;
 pub mod model;
 pub mod observe;
+pub mod profile;
 pub mod report;
 pub mod secret;
 pub mod snapshot;

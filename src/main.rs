@@ -36,6 +36,8 @@ enum Command {
     Proxy(cli::proxy::Args),
     /// Judge traffic recorded as HAR (by `proxy --record` or another tool), offline.
     Verify(cli::verify::Args),
+    /// Measure what an endpoint actually enforces, limit by limit, beside the model.
+    Profile(cli::profile::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,5 +68,6 @@ fn main() -> ExitCode {
         Command::Compat(args) => cli::compat::run(args),
         Command::Proxy(args) => cli::proxy::run(args),
         Command::Verify(args) => cli::verify::run(args),
+        Command::Profile(args) => cli::profile::run(args),
     }
 }

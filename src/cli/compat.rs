@@ -1,5 +1,6 @@
 //! `iam-contract compat`: the compatibility matrix (one row per rule, one column per target)
-//! from JSON reports of `check --report json=PATH`.
+//! from JSON reports of `check --report json=PATH`, followed, with `--profile`, by the
+//! "Enforced limits" section built from `profile --json` files.
 
 use super::common::exit;
 use crate::report;
@@ -14,6 +15,10 @@ pub struct Args {
     /// Write the matrix here instead of standard output.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// A profile from `profile --json` (repeatable, in column order): adds the "Enforced
+    /// limits" section after the matrix.
+    #[arg(long = "profile", value_name = "PROFILE.json")]
+    pub profiles: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -34,10 +39,27 @@ pub fn run(args: Args) -> ExitCode {
             }
         }
     }
+    let mut profiles = Vec::new();
+    for path in &args.profiles {
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::profile::ProfileReport::from_json(&t));
+        match parsed {
+            Ok(p) => profiles.push(p),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(exit::USAGE);
+            }
+        }
+    }
+    let mut text = report::compatibility_matrix(&reports);
+    if !profiles.is_empty() {
+        text.push_str(&crate::profile::render::limits_section(&profiles));
+    }
     // Run prefixes are random per run; fix them so that the matrix changes only when a verdict
     // does. `icx00000000-...` names are still valid, so replay commands keep working.
     let matrix = run_prefix_pattern()
-        .replace_all(&report::compatibility_matrix(&reports), "icx00000000")
+        .replace_all(&text, "icx00000000")
         .into_owned();
     match &args.out {
         Some(p) => {

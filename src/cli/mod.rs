@@ -10,6 +10,7 @@ pub mod compat;
 pub mod create_access_key;
 pub mod endpoint;
 pub mod proxy;
+pub mod profile;
 pub mod replay;
 pub mod rules;
 pub mod serve;

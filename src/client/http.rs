@@ -89,6 +89,8 @@ pub struct Client {
     endpoint: reqwest::Url,
     credentials: Option<Credentials>,
     scope: Scope,
+    /// Incremented once per request put on the wire (retries included), when set.
+    counter: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Client {
@@ -122,7 +124,18 @@ impl Client {
             endpoint: url,
             credentials,
             scope: Scope::default(),
+            counter: None,
         })
+    }
+
+    /// The same client, counting every request it sends in `counter` (clones share it), so a
+    /// caller can hold a run, cleanup included, to a request budget.
+    pub fn with_request_counter(
+        mut self,
+        counter: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) -> Client {
+        self.counter = Some(counter);
+        self
     }
 
     pub fn with_scope(mut self, scope: Scope) -> Client {
@@ -215,6 +228,9 @@ impl Client {
             if !k.eq_ignore_ascii_case("host") {
                 builder = builder.header(k, v);
             }
+        }
+        if let Some(c) = &self.counter {
+            c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let resp = builder
             .body(req.body.clone())

@@ -14,6 +14,7 @@ pub struct Facts {
     pub about: String,
     pub limits: Limits,
     pub behaviour: Vec<Fact>,
+    pub protocol: ProtocolFacts,
     pub aws_profile: AwsProfileFacts,
     pub errors: Vec<ErrorFact>,
     pub validation_messages: ValidationMessages,
@@ -38,6 +39,16 @@ pub struct LimitFact {
 #[serde(deny_unknown_fields)]
 pub struct Fact {
     pub id: String,
+    pub source: String,
+    pub statement: String,
+}
+
+/// How requests reach the service.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolFacts {
+    /// The HTTP methods a request acts with (upper case).
+    pub acting_methods: Vec<String>,
     pub source: String,
     pub statement: String,
 }
@@ -136,6 +147,7 @@ impl Facts {
             "$.limits.clock_skew_seconds.source".into(),
             &facts.limits.clock_skew_seconds.source,
         )?;
+        check_source("$.protocol.source".into(), &facts.protocol.source)?;
         for (i, f) in facts.behaviour.iter().enumerate() {
             check_source(format!("$.behaviour[{i}].source"), &f.source)?;
         }

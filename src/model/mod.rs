@@ -12,7 +12,9 @@ mod schema;
 mod skeleton;
 mod validate;
 
-pub use facts::{AwsProfileFacts, ErrorFact, Fact, Facts, LimitFact, ValidationMessages};
+pub use facts::{
+    AwsProfileFacts, ErrorFact, Fact, Facts, LimitFact, ProtocolFacts, ValidationMessages,
+};
 pub use pattern::{Pattern, PatternError};
 pub use schema::json_schema;
 pub use skeleton::{input_skeleton, pretty, sample_output};

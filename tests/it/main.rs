@@ -9,6 +9,7 @@ mod findings;
 mod fuzz_replay;
 mod model;
 mod proxy;
+mod profile;
 mod report;
 mod snapshots;
 mod tidy;
