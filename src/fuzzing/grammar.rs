@@ -396,8 +396,9 @@ pub(super) fn session(data: &[u8]) -> Option<Session> {
 
 /// Builds the request. `wire_safe` keeps it valid HTTP/1.1 that the live transport can send: a
 /// method that is not a token (or is `CONNECT`, which opens a tunnel) becomes POST, the path is
-/// percent-encoded to what a request target may hold, and headers that would break framing or
-/// that HTTP cannot carry are dropped. In-process, the emulator gets the raw strings.
+/// percent-encoded to what a request target may hold, headers that would break framing are
+/// dropped, and characters a header value cannot carry are replaced. In-process, the emulator
+/// gets the raw strings.
 pub(super) fn build(
     r: &FuzzRequest,
     st: &State,
@@ -413,7 +414,7 @@ pub(super) fn build(
     if let Some(ct) = content_type_text(&r.content_type)
         && header_ok("content-type", &ct, wire_safe)
     {
-        headers.push(("content-type".into(), ct));
+        headers.push(wire_header("content-type".into(), ct, wire_safe));
     }
     headers.extend(extra_headers(r, false, wire_safe));
     if let Some((creds, scope, at)) = signer(&r.signing, st, now) {
@@ -562,17 +563,31 @@ fn content_type_text(c: &ContentType) -> Option<String> {
 }
 
 /// Whether a header may be sent. In-process, anything goes. Wire-safe: a token name that is
-/// not one of the [`FRAMING_HEADERS`], and a value HTTP can carry (no control character but
-/// tab; `Authorization` in visible ASCII, as the transport insists on reading it as text).
+/// not one of the [`FRAMING_HEADERS`], and a value without CR, LF or NUL, which would end the
+/// header or the request early.
 fn header_ok(k: &str, v: &str, wire_safe: bool) -> bool {
+    !wire_safe
+        || (is_token(k)
+            && !v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+            && !FRAMING_HEADERS.iter().any(|h| k.eq_ignore_ascii_case(h)))
+}
+
+/// A header as sent. In-process, unchanged. Wire-safe, every character HTTP does not allow
+/// in a field value (a control character other than tab, DEL; in `Authorization`, which the
+/// transport insists on reading as text, anything outside visible ASCII) becomes `?`, so the
+/// header still goes out with a value as bogus as the one drawn.
+fn wire_header(k: String, v: String, wire_safe: bool) -> (String, String) {
     if !wire_safe {
-        return true;
+        return (k, v);
     }
-    let field_byte = |b: u8| b == b'\t' || (b >= 0x20 && b != 0x7f);
     let text_only = k.eq_ignore_ascii_case("authorization");
-    is_token(k)
-        && v.bytes().all(|b| field_byte(b) && (!text_only || b < 0x80))
-        && !FRAMING_HEADERS.iter().any(|h| k.eq_ignore_ascii_case(h))
+    let bad = |c: char| (c.is_ascii_control() && c != '\t') || (text_only && !c.is_ascii());
+    let v = if v.chars().any(bad) {
+        v.chars().map(|c| if bad(c) { '?' } else { c }).collect()
+    } else {
+        v
+    };
+    (k, v)
 }
 
 /// The chosen extra headers that go before (`after_signing == false`) or after signing.
@@ -594,6 +609,7 @@ fn extra_headers(r: &FuzzRequest, after_signing: bool, wire_safe: bool) -> Vec<(
             (name, h.value.clone())
         })
         .filter(|(k, v)| header_ok(k, v, wire_safe))
+        .map(|(k, v)| wire_header(k, v, wire_safe))
         .collect()
 }
 

@@ -244,3 +244,4 @@ pub fn cli_input(data: &[u8]) {
     );
 }
 
+
