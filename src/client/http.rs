@@ -77,7 +77,6 @@ pub enum TransportError {
     TooLarge { url: String, limit: usize },
 }
 
-
 /// A client for one endpoint.
 #[derive(Debug, Clone)]
 pub struct Client {

@@ -1175,3 +1175,53 @@ fn reword(id: &str, args: &[(&str, &str)], code: &str) -> String {
         _ => format!("Request failed ({code})"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(path_and_query: &str, content_type: Option<&str>) -> HttpRequest {
+        HttpRequest {
+            method: "POST".into(),
+            path_and_query: path_and_query.into(),
+            headers: content_type
+                .map(|v| vec![("Content-Type".to_owned(), v.to_owned())])
+                .unwrap_or_default(),
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_target_splits_at_the_first_question_mark() {
+        assert_eq!(req("/", None).target(), ("/", ""));
+        assert_eq!(req("/p?a=b?c", None).target(), ("/p", "a=b?c"));
+        assert_eq!(req("/?", None).target(), ("/", ""));
+    }
+
+    #[test]
+    fn a_body_is_a_form_without_content_type_or_with_the_form_type() {
+        for (content_type, form) in [
+            (None, true),
+            (Some("application/x-www-form-urlencoded"), true),
+            (
+                Some("  Application/X-WWW-Form-Urlencoded; charset=utf-8"),
+                true,
+            ),
+            (Some("application/json"), false),
+            (Some(""), false),
+        ] {
+            assert_eq!(
+                req("/", content_type).declares_form(),
+                form,
+                "{content_type:?}"
+            );
+        }
+        let mut two = req("/", Some("text/plain"));
+        two.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        assert!(!two.declares_form(), "the first Content-Type counts");
+        assert_eq!(two.header("CONTENT-TYPE"), Some("text/plain"));
+    }
+}

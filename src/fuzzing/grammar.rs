@@ -378,7 +378,6 @@ fn action_text(c: &ActionChoice) -> String {
     }
 }
 
-
 /// Whether a token is safe on an HTTP/1.1 request line or as a header name.
 fn is_token(s: &str) -> bool {
     !s.is_empty()
@@ -733,6 +732,9 @@ mod tests {
         // A token, but the transport would open a tunnel instead of sending a request.
         assert_eq!(wire("CONNECT"), "POST");
         // In-process, the emulator gets the raw method.
-        assert_eq!(method_text(&Method::Other("GET /x".into()), false), "GET /x");
+        assert_eq!(
+            method_text(&Method::Other("GET /x".into()), false),
+            "GET /x"
+        );
     }
 }

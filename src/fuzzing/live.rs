@@ -415,7 +415,8 @@ mod tests {
     #[test]
     fn bodies_are_read_up_to_one_byte_past_the_cap() {
         let size = MAX_RESPONSE_BYTES + 4096;
-        let mut response = format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n").into_bytes();
+        let mut response =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n").into_bytes();
         response.resize(response.len() + size, b'x');
         let (url, server) = serve_once(response, Duration::ZERO);
         let reply = send(&live_at(&url, TIMEOUT), &post(b"")).unwrap();
@@ -467,7 +468,10 @@ mod tests {
                 }
             }
         }
-        assert!(sessions > 5000 && requests > 5000, "{sessions} sessions, {requests} requests");
+        assert!(
+            sessions > 5000 && requests > 5000,
+            "{sessions} sessions, {requests} requests"
+        );
     }
 
     /// The live mode against the emulator served on loopback: every committed `endpoint` seed
@@ -492,7 +496,11 @@ mod tests {
             requests: vec![valid_create(), valid_create()],
         };
         run_live(&live, &create);
-        assert_eq!(server.emulator().inventory(), before, "the session left litter");
+        assert_eq!(
+            server.emulator().inventory(),
+            before,
+            "the session left litter"
+        );
 
         let faulty = rt
             .block_on(start(Config::default().with_fault(Fault::ShortKeyId)))

@@ -243,5 +243,3 @@ pub fn cli_input(data: &[u8]) {
         "cli_input: the request form does not round-trip"
     );
 }
-
-

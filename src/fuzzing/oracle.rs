@@ -60,7 +60,11 @@ pub(super) fn violation(
 /// XML, no 5xx, the error envelope and its status for known codes, the success envelope, and
 /// for CreateAccessKey successes every output rule ([`output_failures`]) plus the UserName
 /// echo. Returns `(rule id, reason)` pairs.
-pub(super) fn response_failures(built: &Built, status: u16, body: &[u8]) -> Vec<(&'static str, String)> {
+pub(super) fn response_failures(
+    built: &Built,
+    status: u16,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
     let model = Model::embedded();
     let mut out = Vec::new();
     if status >= 500 {
@@ -164,7 +168,12 @@ pub(super) struct Reply {
 /// Learns from a response: new users, new keys and their secrets. Returns the new key's
 /// secret when the response created one, and checks that its ID was never handed out before
 /// (unless the endpoint is allowed to reuse IDs).
-pub(super) fn learn(st: &mut State, built: &Built, reply: &Reply, allow_id_reuse: bool) -> Option<Secret> {
+pub(super) fn learn(
+    st: &mut State,
+    built: &Built,
+    reply: &Reply,
+    allow_id_reuse: bool,
+) -> Option<Secret> {
     if !(200..300).contains(&reply.status) {
         return None;
     }
@@ -305,4 +314,3 @@ mod tests {
         assert!(!secret.appears_in(msg), "{msg}");
     }
 }
-
