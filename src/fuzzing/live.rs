@@ -474,6 +474,43 @@ mod tests {
         );
     }
 
+    /// A violation found live is reported without the secret the endpoint handed out: the
+    /// endpoint here answers a valid create with a key ID too short (the emulator's
+    /// `short-key-id` fault, recorded in-process) and the panic message goes through the
+    /// project's secret tripwire.
+    #[test]
+    fn a_live_violation_never_quotes_a_secret() {
+        use crate::emulator::{Config, Emulator, Fault};
+        use crate::report::Tripwire;
+        use crate::wire::decode_response;
+        let emu = Emulator::new(Config::default().with_fault(Fault::ShortKeyId)).unwrap();
+        let st = State::new(emu.credentials().clone());
+        let built = build(&valid_create(), &st, "h", SystemTime::now(), true);
+        let recorded = emu.handle(&built.http);
+        let decoded = decode_response(Model::embedded(), "CreateAccessKey", &recorded.body);
+        let mut secrets: Vec<_> = decoded.secrets.iter().map(|(_, s)| s.clone()).collect();
+        assert_eq!(secrets.len(), 1, "{}", recorded.text());
+        secrets.extend(emu.credentials().secrets());
+        let mut response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n",
+            recorded.body.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(&recorded.body);
+        let (url, server) = serve_once(response, Duration::ZERO);
+        let live = Live::new(&url, emu.credentials().clone(), TIMEOUT).unwrap();
+        let create = Session {
+            faults: vec![],
+            requests: vec![valid_create()],
+        };
+        let run = std::panic::AssertUnwindSafe(|| run_live(&live, &create));
+        let err = std::panic::catch_unwind(run).unwrap_err();
+        let msg = err.downcast_ref::<String>().unwrap();
+        assert!(msg.contains("contract violation [output."), "{msg}");
+        Tripwire::new(secrets).check("the panic message", msg).unwrap();
+        server.join().unwrap();
+    }
+
     /// The live mode against the emulator served on loopback: every committed `endpoint` seed
     /// runs clean and leaves nothing behind, and a fault that breaks an output rule is caught.
     #[cfg(feature = "net")]
