@@ -507,7 +507,9 @@ mod tests {
         let err = std::panic::catch_unwind(run).unwrap_err();
         let msg = err.downcast_ref::<String>().unwrap();
         assert!(msg.contains("contract violation [output."), "{msg}");
-        Tripwire::new(secrets).check("the panic message", msg).unwrap();
+        Tripwire::new(secrets)
+            .check("the panic message", msg)
+            .unwrap();
         server.join().unwrap();
     }
 
