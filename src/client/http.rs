@@ -4,7 +4,7 @@
 //! [`Signing`] says how (or whether) to sign it. Responses come back as bytes: judging them is
 //! the contract's job, not the transport's.
 
-use super::{Credentials, Scope, Signing, sign_headers};
+use super::{Credentials, MAX_RESPONSE_BYTES, Scope, Signing, sign_headers};
 use std::time::{Duration, SystemTime};
 
 /// A request as it will be sent. `path_and_query` starts with `/`.
@@ -76,11 +76,6 @@ pub enum TransportError {
     #[error("the response from {url} is larger than {limit} bytes; the rest was not read")]
     TooLarge { url: String, limit: usize },
 }
-
-/// The most of a response body the client reads. IAM answers are kilobytes (a full ListUsers
-/// page a few hundred); a hostile or broken endpoint streaming without end must not exhaust the
-/// harness's memory.
-pub const MAX_RESPONSE_BYTES: usize = 8 << 20;
 
 /// A client for one endpoint.
 #[derive(Debug, Clone)]

@@ -51,6 +51,35 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
 }
 
+impl HttpRequest {
+    /// The path and the raw (still percent-encoded) query string: what comes before and after
+    /// the first `?` of `path_and_query`.
+    pub fn target(&self) -> (&str, &str) {
+        self.path_and_query
+            .split_once('?')
+            .unwrap_or((self.path_and_query.as_str(), ""))
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the headers let the body be an awsQuery form: no `Content-Type` at all, or one
+    /// that starts with `application/x-www-form-urlencoded` (any parameters, any case). The
+    /// handler decodes the body of a `POST` only then; other bodies are ignored.
+    pub fn declares_form(&self) -> bool {
+        self.header("content-type").is_none_or(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+    }
+}
+
 /// An HTTP response. `delay` is how long the adapter should wait before sending it (the
 /// `slow` fault); the handler itself never sleeps for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -464,10 +493,7 @@ impl Emulator {
                 });
             }
         };
-        let (path, raw_query) = match req.path_and_query.split_once('?') {
-            Some((p, q)) => (p, q),
-            None => (req.path_and_query.as_str(), ""),
-        };
+        let (path, raw_query) = req.target();
         let malformed = |what: &str| ApiError {
             status: if self.has(Fault::InvalidUtf8500) {
                 500
@@ -488,16 +514,7 @@ impl Emulator {
         };
         let query = decode_form(&plus_literal(raw_query.as_bytes()))
             .map_err(|_| malformed("query string"))?;
-        let form_body = req
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-            .is_none_or(|(_, v)| {
-                v.trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
-        let mut pairs = if mutating_method && form_body {
+        let mut pairs = if mutating_method && req.declares_form() {
             decode_form(&plus_literal(&req.body)).map_err(|_| malformed("request body"))?
         } else {
             Vec::new()
@@ -1156,5 +1173,55 @@ fn reword(id: &str, args: &[(&str, &str)], code: &str) -> String {
         "access-denied" => "Access denied".into(),
         "validation" => "Invalid input".into(),
         _ => format!("Request failed ({code})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(path_and_query: &str, content_type: Option<&str>) -> HttpRequest {
+        HttpRequest {
+            method: "POST".into(),
+            path_and_query: path_and_query.into(),
+            headers: content_type
+                .map(|v| vec![("Content-Type".to_owned(), v.to_owned())])
+                .unwrap_or_default(),
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_target_splits_at_the_first_question_mark() {
+        assert_eq!(req("/", None).target(), ("/", ""));
+        assert_eq!(req("/p?a=b?c", None).target(), ("/p", "a=b?c"));
+        assert_eq!(req("/?", None).target(), ("/", ""));
+    }
+
+    #[test]
+    fn a_body_is_a_form_without_content_type_or_with_the_form_type() {
+        for (content_type, form) in [
+            (None, true),
+            (Some("application/x-www-form-urlencoded"), true),
+            (
+                Some("  Application/X-WWW-Form-Urlencoded; charset=utf-8"),
+                true,
+            ),
+            (Some("application/json"), false),
+            (Some(""), false),
+        ] {
+            assert_eq!(
+                req("/", content_type).declares_form(),
+                form,
+                "{content_type:?}"
+            );
+        }
+        let mut two = req("/", Some("text/plain"));
+        two.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        assert!(!two.declares_form(), "the first Content-Type counts");
+        assert_eq!(two.header("CONTENT-TYPE"), Some("text/plain"));
     }
 }
