@@ -101,4 +101,3 @@ pub(crate) fn replay_command(
     }
     cmd
 }
-

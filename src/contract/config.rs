@@ -1,8 +1,8 @@
 //! How a run is configured, what can stop it, what it learns about the target, and what it
 //! returns: plain data, shared by the runner, the library API and the command line.
 
-use super::{Profile, Report};
 use super::rules::RuleId;
+use super::{Profile, Report};
 use crate::secret::Secret;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
@@ -99,4 +99,3 @@ pub struct CheckOutcome {
     /// What cleanup could not delete (the ledger was kept when this is not empty).
     pub cleanup_left: Vec<String>,
 }
-
