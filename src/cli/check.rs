@@ -4,7 +4,7 @@
 //! faults) and checks it. Exit codes: 0 conforms (or only baselined failures), 1 deviations,
 //! 2 usage or configuration error, 3 endpoint unreachable or the run could not proceed.
 
-use super::common::{exit, run_interruptible, usage};
+use super::common::{exit, out, run_interruptible, usage};
 use super::endpoint::{self, EndpointArgs};
 use crate::client::Client;
 use crate::contract::{
@@ -193,7 +193,7 @@ async fn run_async(args: Args) -> u8 {
         eprintln!("error: secret tripwire: {e}; the output was not printed");
         return exit::UNREACHABLE;
     }
-    print!("{text}");
+    out(&text);
     for (fmt, path) in &outputs {
         let body = match fmt.as_str() {
             "json" => report::to_json(&report),

@@ -1,7 +1,7 @@
 //! `iam-contract compat`: the compatibility matrix (one row per rule, one column per target)
 //! from JSON reports of `check --report json=PATH`.
 
-use super::common::exit;
+use super::common::{exit, out};
 use crate::report;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,7 +46,7 @@ pub fn run(args: Args) -> ExitCode {
                 return ExitCode::from(exit::USAGE);
             }
         }
-        None => print!("{matrix}"),
+        None => out(&matrix),
     }
     ExitCode::SUCCESS
 }

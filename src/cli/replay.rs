@@ -13,6 +13,7 @@
 
 use super::common::exit;
 use super::common::usage;
+use super::common::{out, outln};
 use super::endpoint::{self, EndpointArgs};
 use crate::client::{Client, RawRequest, Scope, Signing};
 use crate::contract::judge::judge;
@@ -153,12 +154,15 @@ async fn run_async(args: Args) -> u8 {
         .ok()
         .and_then(|p| p.into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v))
         .unwrap_or_default();
-    println!(
+    outln!(
         "> {} {} ({} signing) {}",
-        raw.method, endpoint, args.signing, raw.path_and_query
+        raw.method,
+        endpoint,
+        args.signing,
+        raw.path_and_query
     );
     if !raw.body.is_empty() {
-        println!("> {wire}");
+        outln!("> {wire}");
     }
     let result = client.send(&raw, &signing).await;
     let code = match &result {
@@ -169,33 +173,33 @@ async fn run_async(args: Args) -> u8 {
                 "CreateAccessKey"
             };
             let j = judge(model, op, resp.status, &resp.body, &creds.secrets());
-            println!("< HTTP {}", resp.status);
+            outln!("< HTTP {}", resp.status);
             if let Some(rid) = resp.header("x-amzn-requestid") {
-                println!("< x-amzn-RequestId: {rid}");
+                outln!("< x-amzn-RequestId: {rid}");
             }
-            println!("< {}", j.observed.excerpt);
+            outln!("< {}", j.observed.excerpt);
             for p in &j.decoded.problems {
-                println!("! {p}");
+                outln!("! {p}");
             }
             // Judge the response by the rules that need only the response itself.
             if let Some(err) = j.decoded.error() {
                 for p in crate::contract::judge::error_envelope_problems(model, resp.status, err) {
-                    println!("! error.envelope: {p}");
+                    outln!("! error.envelope: {p}");
                 }
             }
             if resp.status >= 500 {
-                println!("! protocol.no-server-errors: HTTP {}", resp.status);
+                outln!("! protocol.no-server-errors: HTTP {}", resp.status);
             }
             if op == "CreateAccessKey" && j.is_success() {
                 for (rule, reason) in crate::contract::judge::output_failures(model, &j) {
-                    println!("! {rule}: {reason}");
+                    outln!("! {rule}: {reason}");
                 }
                 let sent = decode_form(wire.as_bytes())
                     .ok()
                     .and_then(|p| p.into_iter().find(|(k, _)| k == "UserName").map(|(_, v)| v));
                 let got = j.str_at("/AccessKey/UserName").unwrap_or_default();
                 if let Some(sent) = sent.filter(|s| s != got) {
-                    println!("! output.user-name-echo: AccessKey.UserName {got:?}, sent {sent:?}");
+                    outln!("! output.user-name-echo: AccessKey.UserName {got:?}, sent {sent:?}");
                 }
             }
             // A replayed CreateAccessKey may have created a key: delete it again.
@@ -302,7 +306,7 @@ async fn replay_sequence(
         }),
         ..CheckConfig::default()
     };
-    println!(
+    outln!(
         "> {} step(s) against {}, judged by {rule}",
         steps.len(),
         client.endpoint()
@@ -366,6 +370,6 @@ async fn replay_sequence(
         eprintln!("error: secret tripwire: {e}; the output was not printed");
         return exit::UNREACHABLE;
     }
-    print!("{text}");
+    out(&text);
     code
 }

@@ -7,6 +7,7 @@ mod contract;
 mod emulator;
 mod fuzz_replay;
 mod model;
+mod pipe;
 mod report;
 mod snapshots;
 mod tidy;
