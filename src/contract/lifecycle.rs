@@ -761,23 +761,31 @@ impl Executor {
             .collect();
         want.sort();
         got.sort();
-        let resurrected = self
+        let deleted: Vec<&str> = self
             .keys
             .iter()
-            .filter(|k| k.deleted)
-            .any(|k| got.iter().any(|(i, _)| *i == k.id));
-        if resurrected {
+            .filter(|k| k.deleted && got.iter().any(|(i, _)| *i == k.id))
+            .map(|k| k.id.as_str())
+            .collect();
+        if !deleted.is_empty() {
             v.push((
                 RuleId::LifeUniqueIds,
-                Err("a deleted key never to be listed again".into()),
-            ));
-        } else {
-            v.push(holds(
-                RuleId::LifeList,
-                seen.ok && want == got,
-                &format!("ListAccessKeys to list exactly {want:?}"),
+                Err(format!(
+                    "a deleted key never to be listed again (listed: {})",
+                    deleted.join(", ")
+                )),
             ));
         }
+        // The listing must match exactly, a key deleted earlier included: that one breaks both
+        // rules, so that setting the first broken rule aside still leaves the listing judged.
+        v.push(holds(
+            RuleId::LifeList,
+            seen.ok && want == got,
+            &format!(
+                "ListAccessKeys to list exactly {want:?}{}",
+                listing_difference(&want, &got, &deleted)
+            ),
+        ));
         for (id, _, date) in &listed {
             if let Some(k) = self.keys.iter().find(|k| &k.id == id)
                 && let (Some(a), Some(b)) = (&k.create_date, date)
@@ -911,6 +919,38 @@ fn holds(rule: RuleId, holds: bool, what: &str) -> (RuleId, Result<(), String>) 
     (rule, if holds { Ok(()) } else { Err(what.to_owned()) })
 }
 
+/// How a listing differs from the model's, for the finding: keys it lists that the model does
+/// not hold (`deleted` names those deleted earlier), keys it misses, statuses it gets wrong.
+fn listing_difference(
+    want: &[(String, String)],
+    got: &[(String, String)],
+    deleted: &[&str],
+) -> String {
+    let mut parts = Vec::new();
+    for (id, status) in got {
+        match want.iter().find(|(w, _)| w == id) {
+            None if deleted.contains(&id.as_str()) => {
+                parts.push(format!("it lists {id}, deleted earlier"))
+            }
+            None => parts.push(format!("it lists {id}, which the model does not hold")),
+            Some((_, w)) if w != status => {
+                parts.push(format!("it lists {id} as {status:?}, not {w:?}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, _) in want {
+        if !got.iter().any(|(g, _)| g == id) {
+            parts.push(format!("it misses {id}"));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", parts.join("; "))
+    }
+}
+
 /// The keys a ListAccessKeys value lists: (id, status, CreateDate).
 fn listed_keys(value: Option<&Value>) -> Vec<(String, String, Option<String>)> {
     value
@@ -1025,6 +1065,72 @@ mod tests {
             let err = parse_sequence(text).expect_err(text);
             assert!(err.contains(needle), "{text}: {err}");
         }
+    }
+
+    /// A ListAccessKeys answer of (id, status) pairs.
+    fn listing(keys: &[(&str, &str)]) -> Response {
+        let meta: Vec<Value> = keys
+            .iter()
+            .map(|(id, st)| serde_json::json!({ "AccessKeyId": id, "Status": st }))
+            .collect();
+        Response {
+            value: Some(serde_json::json!({ "AccessKeyMetadata": meta })),
+            ..resp(200, None)
+        }
+    }
+
+    fn list_verdicts(
+        exec: &mut Executor,
+        keys: &[(&str, &str)],
+    ) -> Vec<(RuleId, Result<(), String>)> {
+        let planned = exec.plan(&Step::ListKeys(0)).expect("the user exists");
+        exec.observe(&planned, Some(&listing(keys)), None, None)
+    }
+
+    #[test]
+    fn a_listing_must_match_the_model_exactly() {
+        let mut exec = Executor::new("t", 2);
+        run(&mut exec, Step::CreateUser(0), 200, None);
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        let (a, b) = (exec.keys[0].id.clone(), exec.keys[1].id.clone());
+        let v = list_verdicts(&mut exec, &[(&a, "Active"), (&b, "Active")]);
+        assert_eq!(verdict(&v, RuleId::LifeList), Some(true), "{v:?}");
+        // A missing key, a wrong status, a key the model never saw: each breaks the listing.
+        for keys in [
+            vec![(a.as_str(), "Active")],
+            vec![(a.as_str(), "Active"), (b.as_str(), "Inactive")],
+            vec![
+                (a.as_str(), "Active"),
+                (b.as_str(), "Active"),
+                ("AKIAUNKNOWN0000000000", "Active"),
+            ],
+        ] {
+            let v = list_verdicts(&mut exec, &keys);
+            assert_eq!(
+                verdict(&v, RuleId::LifeList),
+                Some(false),
+                "{keys:?}: {v:?}"
+            );
+        }
+        // A key deleted earlier and listed again breaks the listing and the ids rule, and the
+        // finding says which key it is.
+        run(&mut exec, Step::DeleteKey(0), 200, None);
+        let v = list_verdicts(&mut exec, &[(&a, "Active"), (&b, "Active")]);
+        assert_eq!(verdict(&v, RuleId::LifeUniqueIds), Some(false), "{v:?}");
+        assert_eq!(verdict(&v, RuleId::LifeList), Some(false), "{v:?}");
+        let why = v
+            .iter()
+            .find(|(r, _)| *r == RuleId::LifeList)
+            .and_then(|(_, r)| r.clone().err())
+            .unwrap();
+        assert!(
+            why.contains(&format!("it lists {a}, deleted earlier")),
+            "{why}"
+        );
+        let v = list_verdicts(&mut exec, &[(&b, "Active")]);
+        assert_eq!(verdict(&v, RuleId::LifeList), Some(true), "{v:?}");
+        assert_eq!(verdict(&v, RuleId::LifeUniqueIds), None, "{v:?}");
     }
 
     #[test]

@@ -246,6 +246,7 @@ impl Emulator {
             },
             reuse_key_ids: f.contains(Fault::ReuseKeyIds),
             secret_reuse: f.contains(Fault::SecretReuse),
+            keep_deleted_keys: f.contains(Fault::ListKeepsDeletedKeys),
             fold_case: !f.contains(Fault::CaseSensitiveNames),
             quota: model.facts().key_quota(),
             enforce_quota: !f.contains(Fault::NoKeyQuota),
@@ -990,6 +991,14 @@ impl Emulator {
                             leaked.push((k.id.clone(), k.secret.clone()));
                         }
                     }
+                }
+                if next.is_none() && self.has(Fault::ListKeepsDeletedKeys) {
+                    // The bug: deleted keys stay in the listing, with the status they had.
+                    list.extend(
+                        user.deleted
+                            .iter()
+                            .map(|k| self.key_metadata(k, &user.name)),
+                    );
                 }
                 let mut value = json!({ "AccessKeyMetadata": list, "IsTruncated": next.is_some() });
                 if let Some(m) = next {

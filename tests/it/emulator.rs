@@ -1363,6 +1363,28 @@ fn check_fault(f: Fault) {
             };
             assert_eq!((raw(&good), raw(&bad)), (400, 200));
         }
+        Fault::ListKeepsDeletedKeys => {
+            let listed: Vec<Option<String>> = [&good, &bad]
+                .iter()
+                .map(|e| {
+                    let k = create_key(e, "bob").access_key_id;
+                    let del = [
+                        ("Action", "DeleteAccessKey"),
+                        ("UserName", "bob"),
+                        ("AccessKeyId", k.as_str()),
+                    ];
+                    assert_eq!(call(e, &del).status, 200);
+                    // Deleted is deleted, fault or not: a second delete is 404.
+                    assert_eq!(call(e, &del).status, 404);
+                    between(
+                        &call(e, &[("Action", "ListAccessKeys"), ("UserName", "bob")]),
+                        "AccessKeyId",
+                    )
+                })
+                .collect();
+            assert_eq!(listed[0], None);
+            assert!(listed[1].is_some());
+        }
     }
     // Whatever the fault, the baseline stays conforming on a plain call.
     assert_eq!(call(&good, &[("Action", "ListUsers")]).status, 200);
