@@ -9,7 +9,8 @@
 //!
 //! Documented choices: a duplicate parameter's first occurrence wins; for `POST`, a parameter
 //! in the body wins over the same parameter in the query string; more than the allowed clock
-//! skew is `400 RequestExpired`; methods other than `GET` and `POST` are `405` and never
+//! skew is `403 SignatureDoesNotMatch` with AWS's wording (presigned requests included,
+//! whatever their `X-Amz-Expires`); methods other than `GET` and `POST` are `405` and never
 //! change state; bodies over the limit are `413 RequestEntityTooLarge`.
 
 use super::fault::{Fault, FaultSet};
@@ -178,6 +179,14 @@ impl std::fmt::Debug for Emulator {
 
 fn iso8601(t: SystemTime) -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from(t)
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
+/// ISO 8601 basic format, as SigV4's `X-Amz-Date` and AWS's clock-skew messages write a time.
+fn amz_date(t: SystemTime) -> String {
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     time::OffsetDateTime::from(t)
         .format(&fmt)
         .unwrap_or_default()
@@ -663,24 +672,10 @@ impl Emulator {
         if status != "Active" && !self.has(Fault::InactiveKeysAuthenticate) {
             return Err(self.fact("invalid-client-token-id", &[]));
         }
-        if !self.has(Fault::SkewAccepted) {
-            let now = self.clock.now();
-            let expired = match claims.presigned {
-                Some(Some(expires)) => {
-                    now > signed_at + Duration::from_secs(expires.min(604_800))
-                        || signed_at > now + self.skew
-                }
-                _ => {
-                    let diff = match now.duration_since(signed_at) {
-                        Ok(d) => d,
-                        Err(e) => e.duration(),
-                    };
-                    diff > self.skew
-                }
-            };
-            if expired {
-                return Err(self.fact("request-expired", &[]));
-            }
+        if !self.has(Fault::SkewAccepted)
+            && let Some(e) = self.skew_refusal(&claims.amz_date, signed_at, self.clock.now())
+        {
+            return Err(e);
         }
         if !self.has(Fault::AcceptWrongSignature) && !sigv4::verify(&claims, secret.expose(), req) {
             return Err(mismatch(None));
@@ -689,6 +684,57 @@ impl Emulator {
             owner,
             key_id: Some(claims.key_id),
             service,
+        })
+    }
+
+    /// The refusal of a request dated more than the allowed skew from the emulator's clock,
+    /// either way, as AWS's query front end words it (`spec/facts.json`): 403
+    /// SignatureDoesNotMatch naming the request's date, the bound it crossed and the server's
+    /// time. Presigned requests get the same 15 minutes, whatever their `X-Amz-Expires` says,
+    /// as that front end does. The `skew-request-expired` fault answers EC2's `400
+    /// RequestExpired` instead.
+    fn skew_refusal(
+        &self,
+        request_date: &str,
+        signed_at: SystemTime,
+        now: SystemTime,
+    ) -> Option<ApiError> {
+        let behind = now.duration_since(signed_at).is_ok_and(|d| d > self.skew);
+        let ahead = signed_at.duration_since(now).is_ok_and(|d| d > self.skew);
+        if !behind && !ahead {
+            return None;
+        }
+        if self.has(Fault::SkewRequestExpired) {
+            return Some(ApiError {
+                status: 400,
+                sender: true,
+                code: "RequestExpired".into(),
+                message: "Request has expired.".into(),
+            });
+        }
+        let minutes = (self.skew.as_secs() / 60).to_string();
+        let server_time = amz_date(now);
+        Some(if behind {
+            let earliest = now.checked_sub(self.skew).unwrap_or(UNIX_EPOCH);
+            self.fact(
+                "signature-expired",
+                &[
+                    ("request_date", request_date),
+                    ("earliest", &amz_date(earliest)),
+                    ("server_time", &server_time),
+                    ("minutes", &minutes),
+                ],
+            )
+        } else {
+            self.fact(
+                "signature-not-yet-current",
+                &[
+                    ("request_date", request_date),
+                    ("latest", &amz_date(now + self.skew)),
+                    ("server_time", &server_time),
+                    ("minutes", &minutes),
+                ],
+            )
         })
     }
 

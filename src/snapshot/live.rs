@@ -588,9 +588,16 @@ async fn run_cases(s: &mut Session<'_>, run: &str) -> Result<(), SnapshotError> 
     )
     .await?;
     s.case(
-        "auth.request-expired",
+        "auth.signature-expired",
         list_a(),
         Signing::Skewed(-3600),
+        None,
+    )
+    .await?;
+    s.case(
+        "auth.signature-not-yet-current",
+        list_a(),
+        Signing::Skewed(3600),
         None,
     )
     .await?;

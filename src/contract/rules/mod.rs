@@ -95,6 +95,7 @@ rule_ids! {
     AuthBadSignature = "auth.bad-signature-refused",
     AuthUnknownKey = "auth.unknown-key-refused",
     AuthClockSkew = "auth.clock-skew-refused",
+    AuthClockSkewWording = "auth.clock-skew-wording",
     AuthWrongScope = "auth.wrong-scope-refused",
     AuthCrossUser = "auth.cross-user-denied",
     ProtoUnknownAction = "protocol.unknown-action",
