@@ -147,6 +147,15 @@ impl Exchange {
         self.judged().is_some_and(Judged::is_success)
     }
 
+    /// Whether the endpoint said yes: a 2xx that is not an error envelope, however well the
+    /// rest of it decodes. A driver that only needs the user it asked for goes on after this;
+    /// the shape of the answer is the output rules' business (`output.envelope`), so that one
+    /// deviation does not make other rules fail or skip.
+    pub fn accepted(&self) -> bool {
+        self.judged()
+            .is_some_and(|j| (200..300).contains(&j.status) && j.decoded.error().is_none())
+    }
+
     /// A string at a JSON pointer of the success value.
     pub fn str_at(&self, ptr: &str) -> Option<&str> {
         self.judged().and_then(|j| j.str_at(ptr))

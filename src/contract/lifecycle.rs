@@ -712,14 +712,26 @@ impl Executor {
                 ),
             ));
         }
-        if let Some(implicit) = &planned.implicit_user
-            && let Some((_, user, _)) = &created
-        {
-            v.push(holds(
-                RuleId::LifeImplicitUser,
-                user == implicit,
-                &format!("the key to go to the signing user {implicit:?}, not {user:?}"),
-            ));
+        if let Some(implicit) = &planned.implicit_user {
+            match &created {
+                Some((_, user, _)) => v.push(holds(
+                    RuleId::LifeImplicitUser,
+                    user == implicit,
+                    &format!("the key to go to the signing user {implicit:?}, not {user:?}"),
+                )),
+                // A 2xx that shows no key cannot show whose it is: that is a deviation of this
+                // rule (and the output rules report the answer), never a reason to leave the
+                // rule unjudged.
+                None if seen.ok => v.push((
+                    RuleId::LifeImplicitUser,
+                    Err(format!(
+                        "a CreateAccessKey answer naming the key it made for the signing user \
+                         {implicit:?} (got HTTP {} that does not decode as one)",
+                        seen.status
+                    )),
+                )),
+                None => {}
+            }
         }
         if let Some((id, _, secret)) = created {
             self.keys.push(Key {
@@ -1198,6 +1210,18 @@ mod tests {
         ));
         let v = exec.observe(&planned, Some(&r), None, None);
         assert_eq!(verdict(&v, RuleId::LifeImplicitUser), Some(true));
+        assert!(exec.take_unjudged().is_empty());
+    }
+
+    #[test]
+    fn an_implicit_create_whose_success_does_not_decode_fails_its_rule() {
+        let mut exec = Executor::new("t", 2);
+        run(&mut exec, Step::CreateUser(0), 200, None);
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        let planned = exec.plan(&Step::CreateKeyImplicit(0)).expect("applies");
+        // A 2xx, but no key the harness could read (a wrong root element, say).
+        let v = exec.observe(&planned, Some(&resp(200, None)), None, None);
+        assert_eq!(verdict(&v, RuleId::LifeImplicitUser), Some(false), "{v:?}");
         assert!(exec.take_unjudged().is_empty());
     }
 

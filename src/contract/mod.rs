@@ -13,6 +13,7 @@ mod config;
 mod exchange;
 pub mod judge;
 pub mod lifecycle;
+pub mod probe;
 pub mod rules;
 
 #[cfg(feature = "net")]

@@ -1133,6 +1133,12 @@ impl Emulator {
         let body = match out {
             Output::Iam { op, value, leaked } => {
                 let mut body = encode_success(self.model, op, &value, rid);
+                if op == "CreateUser" && self.has(Fault::WrongSuccessRoot) {
+                    // The bug: the result wrapper's name written as the root element too.
+                    body = body
+                        .replacen("<CreateUserResponse", "<CreateUserResult", 1)
+                        .replace("</CreateUserResponse>", "</CreateUserResult>");
+                }
                 for (id, secret) in leaked {
                     let tag = format!("<AccessKeyId>{id}</AccessKeyId>");
                     body = body.replace(

@@ -154,6 +154,71 @@ fn every_rule_fails_against_a_fault_that_breaks_it() {
     );
 }
 
+/// A deviation never turns into a skip: against faults that once made the capability probe
+/// (or a driver) give up on rules, a whole run fails the rules the fault breaks, skips none,
+/// and fails no rule that does not list the fault unless the fault really breaks it too.
+#[test]
+fn a_deviation_fails_its_rule_and_skips_none() {
+    // (fault, rules that must fail, other rules allowed to fail because the fault breaks them too)
+    let cases: &[(Fault, &[&str], &[&str])] = &[
+        // A CreateUser success in the wrong envelope used to read as "cannot create users" and
+        // skipped 30 rules.
+        (Fault::WrongSuccessRoot, &["output.envelope"], &[]),
+        // Auth refusals answered with 400 used to read as "does not check signatures" and
+        // skipped the key-status and implicit-user rules.
+        (
+            Fault::WrongErrorStatus,
+            &["error.envelope", "lifecycle.key-status-governs-auth"],
+            &[
+                "accept.existing-user-name-range",
+                "error.no-such-entity",
+                "error.limit-exceeded",
+                "lifecycle.quota-counts-inactive",
+                "lifecycle.ids-unique-and-never-reused",
+                "lifecycle.user-names-fold-case",
+                "lifecycle.delete-user-with-keys-conflicts",
+                "auth.unsigned-refused",
+                "auth.bad-signature-refused",
+                "auth.unknown-key-refused",
+                "auth.clock-skew-wording",
+                "auth.wrong-scope-refused",
+                "auth.cross-user-denied",
+            ],
+        ),
+        (
+            Fault::ListKeepsDeletedKeys,
+            &[
+                "lifecycle.list-matches-model",
+                "lifecycle.ids-unique-and-never-reused",
+            ],
+            &[],
+        ),
+        (Fault::SkewRequestExpired, &["auth.clock-skew-wording"], &[]),
+    ];
+    let rt = rt();
+    let mut problems = Vec::new();
+    for (fault, must_fail, may_fail) in cases {
+        let config = emulator::Config::default().with_fault(*fault).with_seed(7);
+        let report = rt.block_on(check_emulator(config, &quick_config(fault.name())));
+        for r in &report.rules {
+            let want_fail = must_fail.contains(&r.id.as_str());
+            match r.status {
+                Status::Skip => problems.push(format!(
+                    "{fault}: {} skipped ({})",
+                    r.id,
+                    r.skip_reason.clone().unwrap_or_default()
+                )),
+                Status::Fail if !want_fail && !may_fail.contains(&r.id.as_str()) => {
+                    problems.push(format!("{fault}: {} failed too", r.id))
+                }
+                Status::Pass if want_fail => problems.push(format!("{fault}: {} passed", r.id)),
+                _ => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// Reports never hold a secret, even when the endpoint leaks secrets into every listing
 /// (`secret-in-list`) and the findings quote those responses.
 #[test]

@@ -1275,6 +1275,17 @@ fn check_fault(f: Fault) {
                 (403, 200)
             );
         }
+        Fault::WrongSuccessRoot => {
+            let (g, b) = both(&[("Action", "CreateUser"), ("UserName", "eve")]);
+            assert_eq!((g.status, b.status), (200, 200));
+            assert!(g.text().starts_with("<CreateUserResponse "), "{}", g.text());
+            assert!(b.text().starts_with("<CreateUserResult "), "{}", b.text());
+            assert!(b.text().ends_with("</CreateUserResult>"), "{}", b.text());
+            assert_well_formed(&b);
+            // Only CreateUser: the rest of the API answers as before.
+            let (g, b) = both(&[("Action", "GetUser"), ("UserName", "eve")]);
+            assert_eq!(g.text().split('>').next(), b.text().split('>').next());
+        }
         Fault::SkewRequestExpired => {
             for secs in [3600i64, -3600] {
                 let at = if secs > 0 {

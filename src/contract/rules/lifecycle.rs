@@ -170,11 +170,7 @@ mod drive {
 
     pub(crate) async fn drive(r: &Runner<'_>) {
         let rules = lifecycle::RULES;
-        if !r.need(
-            r.caps().can_create_users,
-            rules,
-            "the target cannot create users",
-        ) {
+        if !r.need_users(rules) {
             return;
         }
         let auth = r.caps().verifies_signatures;
