@@ -14,6 +14,7 @@ mod exchange;
 pub mod judge;
 pub mod lifecycle;
 pub mod probe;
+pub mod retry;
 pub mod rules;
 
 #[cfg(feature = "net")]

@@ -312,7 +312,7 @@ impl<'a> Runner<'a> {
             let t0 = Instant::now();
             let r = self.client.send(&raw, &req.signing).await;
             let elapsed = t0.elapsed().as_millis() as u64;
-            if should_retry(&r) && attempt < MAX_RETRIES {
+            if should_retry(self.model, &r) && attempt < MAX_RETRIES {
                 attempt += 1;
                 self.retries.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
@@ -558,14 +558,9 @@ impl<'a> Runner<'a> {
 }
 
 /// Whether a response or a transport failure is worth another attempt.
-fn should_retry(r: &Result<crate::client::RawResponse, TransportError>) -> bool {
+fn should_retry(model: &Model, r: &Result<crate::client::RawResponse, TransportError>) -> bool {
     match r {
-        Ok(resp) => {
-            resp.status == 429
-                || resp.status == 503
-                || (resp.status == 400
-                    && String::from_utf8_lossy(&resp.body).contains("<Code>Throttling"))
-        }
+        Ok(resp) => super::retry::throttled(model, resp.status, &resp.body),
         // The endpoint answered the capability probe, so a failed connection now is a hiccup
         // (a dev server dropping a keep-alive connection, say), not an outage.
         Err(TransportError::Timeout { .. })

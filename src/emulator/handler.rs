@@ -159,6 +159,8 @@ pub struct Emulator {
     seeded: Option<Mutex<rand::rngs::StdRng>>,
     /// Flips on each request with repeated parameters (fault `duplicate-params-alternate`).
     dup_toggle: std::sync::atomic::AtomicBool,
+    /// The deletes already answered with Throttling once (fault `throttle-deletes`).
+    throttled: Mutex<std::collections::HashSet<String>>,
     state: Mutex<Store>,
     bootstrap: Credentials,
     bootstrap_name: String,
@@ -287,6 +289,7 @@ impl Emulator {
             clock: config.clock.clone(),
             seeded,
             dup_toggle: std::sync::atomic::AtomicBool::new(false),
+            throttled: Mutex::new(std::collections::HashSet::new()),
             state: Mutex::new(store),
             bootstrap,
             bootstrap_name: name,
@@ -372,6 +375,24 @@ impl Emulator {
 
     fn has(&self, f: Fault) -> bool {
         self.faults.contains(f)
+    }
+
+    /// The `throttle-deletes` fault: the first time a user or key is to be deleted the answer
+    /// is `400 Throttling` and nothing happens; the same delete asked again goes through.
+    fn throttle_once(&self, op: &str, user: &str, id: &str) -> Result<(), ApiError> {
+        if !self.has(Fault::ThrottleDeletes) {
+            return Ok(());
+        }
+        let first = self
+            .throttled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(format!("{op} {user} {id}"));
+        if first {
+            Err(self.fact("throttling", &[]))
+        } else {
+            Ok(())
+        }
     }
 
     fn with_rng<R>(&self, f: impl FnOnce(&mut dyn RngCore) -> R) -> R {
@@ -948,6 +969,7 @@ impl Emulator {
             }
             "DeleteUser" => {
                 self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                self.throttle_once(op, &st.fold(&target), "")?;
                 st.delete_user(&target, self.has(Fault::DeleteUserWithKeys))
                     .map_err(se)?;
                 ok(json!({}))
@@ -1056,6 +1078,9 @@ impl Emulator {
                 self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
                 let id = s("AccessKeyId").unwrap_or_default();
                 let folded = st.fold(&target);
+                if op == "DeleteAccessKey" {
+                    self.throttle_once(op, &folded, id)?;
+                }
                 if st.user_by_key(&folded).is_none() {
                     return Err(se(StoreError::NoSuchUser(target)));
                 }

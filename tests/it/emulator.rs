@@ -1286,6 +1286,22 @@ fn check_fault(f: Fault) {
             let (g, b) = both(&[("Action", "GetUser"), ("UserName", "eve")]);
             assert_eq!(g.text().split('>').next(), b.text().split('>').next());
         }
+        Fault::ThrottleDeletes => {
+            let k = create_key(&bad, "bob").access_key_id;
+            let del = [
+                ("Action", "DeleteAccessKey"),
+                ("UserName", "bob"),
+                ("AccessKeyId", k.as_str()),
+            ];
+            // Throttled once, and the throttled request deleted nothing; then it goes through.
+            expect_error(&call(&bad, &del), 400, "Throttling");
+            assert_eq!(key_ids(&bad, "bob"), vec![k.clone()]);
+            assert_eq!(call(&bad, &del).status, 200);
+            let del_user = [("Action", "DeleteUser"), ("UserName", "bob")];
+            expect_error(&call(&bad, &del_user), 400, "Throttling");
+            assert_eq!(call(&bad, &del_user).status, 200);
+            assert_eq!(call(&good, &del_user).status, 200);
+        }
         Fault::SkewRequestExpired => {
             for secs in [3600i64, -3600] {
                 let at = if secs > 0 {
