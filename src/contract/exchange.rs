@@ -30,6 +30,9 @@ pub struct ResponseRecord {
     pub body_lossy: bool,
 }
 
+/// A response as the transport hands it over (status, headers, body), or why none came.
+pub type RawOutcome = Result<(u16, Vec<(String, String)>, Vec<u8>), String>;
+
 /// One request/response pair.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exchange {
@@ -61,7 +64,7 @@ impl Exchange {
         decode_as: &str,
         case: CaseRecord,
         headers: Vec<(String, String)>,
-        response: Result<(u16, Vec<(String, String)>, Vec<u8>), String>,
+        response: RawOutcome,
         elapsed_ms: u64,
         known: &SecretScanner,
     ) -> Exchange {
@@ -251,7 +254,7 @@ mod tests {
     #[test]
     fn the_secret_stays_out_of_the_record_and_its_serialisation() {
         let model = Model::embedded();
-        let ex = Exchange::from_response(&model, case(), 200, success().as_bytes());
+        let ex = Exchange::from_response(model, case(), 200, success().as_bytes());
         assert!(ex.leaks_secret);
         let json = serde_json::to_string(&ex).unwrap();
         assert!(!json.contains(&secret()), "{json}");
@@ -264,13 +267,13 @@ mod tests {
     #[test]
     fn serde_round_trips_the_record_and_rejudging_gives_the_same_verdict_data() {
         let model = Model::embedded();
-        let ex = Exchange::from_response(&model, case(), 200, success().as_bytes());
+        let ex = Exchange::from_response(model, case(), 200, success().as_bytes());
         let json = serde_json::to_string(&ex).unwrap();
         let mut back: Exchange = serde_json::from_str(&json).unwrap();
         assert_eq!(back.case, ex.case);
         assert_eq!(back.response, ex.response);
         assert!(back.judged().is_none());
-        back.rejudge(&model);
+        back.rejudge(model);
         assert_eq!(back.status(), 200);
         assert_eq!(back.str_at("/AccessKey/UserName"), Some("alice"));
         assert_eq!(
@@ -283,7 +286,7 @@ mod tests {
     fn a_transport_failure_is_recorded_as_such() {
         let model = Model::embedded();
         let ex = Exchange::record(
-            &model,
+            model,
             "CreateAccessKey",
             case(),
             vec![],
