@@ -749,7 +749,7 @@ impl Executor {
     /// A listing of user slot `s`: exactly the model's live keys with their status, no deleted
     /// key ever again, and each key's CreateDate as it was at creation.
     fn observe_list(
-        &self,
+        &mut self,
         s: usize,
         seen: &Seen,
         value: Option<&Value>,
@@ -799,14 +799,28 @@ impl Executor {
             ),
         ));
         for (id, _, date) in &listed {
-            if let Some(k) = self.keys.iter().find(|k| &k.id == id)
-                && let (Some(a), Some(b)) = (&k.create_date, date)
-            {
-                v.push(holds(
+            let Some(k) = self.keys.iter().find(|k| &k.id == id) else {
+                continue;
+            };
+            match (&k.create_date, date) {
+                (Some(a), Some(b)) => v.push(holds(
                     RuleId::LifeCreateDateStable,
                     same_instant(a, b),
                     &format!("CreateDate of {id} to stay {a:?}, listed as {b:?}"),
-                ));
+                )),
+                (Some(a), None) => v.push((
+                    RuleId::LifeCreateDateStable,
+                    Err(format!(
+                        "CreateDate of {id} to stay {a:?}, listed without one"
+                    )),
+                )),
+                // Nothing to compare with; `output.create-date-recent` reports the missing date.
+                (None, _) => self.unjudged.push((
+                    RuleId::LifeCreateDateStable,
+                    "CreateAccessKey answered without a CreateDate (output.create-date-recent \
+                     reports that), so there is no date to keep stable"
+                        .into(),
+                )),
             }
         }
         v
@@ -1143,6 +1157,41 @@ mod tests {
         let v = list_verdicts(&mut exec, &[(&b, "Active")]);
         assert_eq!(verdict(&v, RuleId::LifeList), Some(true), "{v:?}");
         assert_eq!(verdict(&v, RuleId::LifeUniqueIds), None, "{v:?}");
+    }
+
+    #[test]
+    fn a_create_date_is_judged_only_when_there_is_one_to_keep() {
+        let mut exec = Executor::new("t", 2);
+        run(&mut exec, Step::CreateUser(0), 200, None);
+        // The first key came without a CreateDate: nothing to keep stable, said so.
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        let a = exec.keys[0].id.clone();
+        let v = list_verdicts(&mut exec, &[(&a, "Active")]);
+        assert_eq!(verdict(&v, RuleId::LifeCreateDateStable), None, "{v:?}");
+        let unjudged = exec.take_unjudged();
+        assert_eq!(unjudged[0].0, RuleId::LifeCreateDateStable, "{unjudged:?}");
+        // The second came with one, and the listing drops it: broken.
+        let planned = exec.plan(&Step::CreateKey(0)).expect("applies");
+        let key = (
+            "AKIAEXAMPLE000000002".to_owned(),
+            "t-User0".to_owned(),
+            Secret::new("s".repeat(40)),
+        );
+        exec.observe(
+            &planned,
+            Some(&resp(200, None)),
+            Some(key),
+            Some("2026-11-30T08:00:00Z".into()),
+        );
+        let v = list_verdicts(
+            &mut exec,
+            &[(&a, "Active"), ("AKIAEXAMPLE000000002", "Active")],
+        );
+        assert_eq!(
+            verdict(&v, RuleId::LifeCreateDateStable),
+            Some(false),
+            "{v:?}"
+        );
     }
 
     #[test]
