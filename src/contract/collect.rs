@@ -101,3 +101,4 @@ pub(crate) fn replay_command(
     }
     cmd
 }
+

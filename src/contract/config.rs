@@ -1,8 +1,8 @@
 //! How a run is configured, what can stop it, what it learns about the target, and what it
 //! returns: plain data, shared by the runner, the library API and the command line.
 
-use super::rules::RuleId;
 use super::{Profile, Report};
+use super::rules::RuleId;
 use crate::secret::Secret;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;

@@ -23,11 +23,11 @@ mod ledger;
 mod runner;
 
 pub use baseline::{Baseline, BaselineEntry, BaselineError, apply_baseline};
-pub use config::{Capabilities, CheckConfig, CheckError, CheckOutcome, SequenceReplay};
 pub use exchange::{Exchange, ResponseRecord};
 #[cfg(feature = "net")]
 pub use ledger::{Ledger, LedgerEntry, cleanup_ledger};
 pub use rules::{RuleId, catalogue};
+pub use config::{Capabilities, CheckConfig, CheckError, CheckOutcome, SequenceReplay};
 #[cfg(feature = "net")]
 pub use runner::run_check;
 

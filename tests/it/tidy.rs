@@ -68,10 +68,7 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)
-            .expect("a readable source tree")
-            .flatten()
-        {
+        for entry in std::fs::read_dir(&d).expect("a readable source tree").flatten() {
             let p = entry.path();
             if p.is_dir() {
                 stack.push(p);
@@ -147,10 +144,7 @@ fn cli_violations(src: &Path) -> Vec<String> {
         .collect();
     let mut v = Vec::new();
     for file in rust_files(&dir) {
-        let me = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
+        let me = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
         if me == "mod" {
             continue;
         }
@@ -212,14 +206,8 @@ fn the_checker_catches_a_forbidden_edge_and_a_stale_entry() {
     found.insert(("contract".into(), "model".into()), "a.rs".into());
     found.insert(("contract".into(), "report".into()), "a.rs".into());
     let v = violations(&found, &allowed);
-    assert!(
-        v.iter().any(|m| m.starts_with("contract -> report")),
-        "{v:?}"
-    );
-    assert!(
-        v.iter().any(|m| m.contains("allows contract -> wire")),
-        "{v:?}"
-    );
+    assert!(v.iter().any(|m| m.starts_with("contract -> report")), "{v:?}");
+    assert!(v.iter().any(|m| m.contains("allows contract -> wire")), "{v:?}");
 }
 
 /// The lines of non-test code that print to standard output with `print!`/`println!`.
