@@ -9,7 +9,7 @@
 //! today (UTC), and the reports and `--repro-dir` reproductions are written, every one through
 //! the secret tripwire.
 
-use super::common::{exit, run_interruptible, usage};
+use super::common::{exit, out, run_interruptible, usage};
 use super::endpoint::{self, EndpointArgs};
 use crate::client::Client;
 use crate::contract::{
@@ -212,7 +212,7 @@ async fn run_async(args: Args) -> u8 {
         eprintln!("error: secret tripwire: {e}; the output was not printed");
         return exit::UNREACHABLE;
     }
-    print!("{text}");
+    out(&text);
     for (fmt, path) in &outputs {
         let body = match fmt.as_str() {
             "json" => report::to_json(&report),

@@ -79,7 +79,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let done = rt.block_on(cleanup_ledger(&client, Model::embedded(), &entries));
-    println!(
+    super::common::outln!(
         "deleted {} user(s) and {} key(s) named in {}",
         done.users_deleted,
         done.keys_deleted,

@@ -1,12 +1,15 @@
-//! What the subcommands share: the exit codes (one table for every command), the async runtime,
-//! usage errors, the Ctrl-C-safe run of the catalogue, the default ledger and the live-AWS test.
-//! Subcommand modules depend on this one, never on each other.
+//! What the subcommands share: the exit codes (one table for every command), standard output
+//! (every command prints through [`out`]), the async runtime, usage errors, the Ctrl-C-safe run
+//! of the catalogue, the default ledger and the live-AWS test. Subcommand modules depend on this
+//! one, never on each other.
 
 use crate::client::Client;
 use crate::contract::{CheckConfig, CheckError, CheckOutcome, cleanup_ledger};
 use crate::model::Model;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Exit codes of every command (`check`, `replay`, `snapshot`, `cleanup`, `compat`, ...).
 pub mod exit {
@@ -20,6 +23,44 @@ pub mod exit {
     pub const FLAKY: u8 = 4;
     pub const INTERRUPTED: u8 = 130;
 }
+
+/// Set once standard output cannot be written any more; nothing is written to it after that.
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to standard output: the one way every command prints there.
+///
+/// A reader that goes away early (`iam-contract rules | head -3`) is a normal end, as in
+/// ripgrep, not a crash: `print!` would panic with "failed printing to stdout: Broken pipe"
+/// (and a backtrace under `RUST_BACKTRACE`). Here the rest of the output is dropped quietly and
+/// the command finishes with its own exit code, so a `check` still cleans up and writes its
+/// reports. Any other write error is said once on standard error.
+pub(crate) fn out(text: &str) {
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            // `eprintln!` would panic in turn if standard error is gone as well.
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot write to standard output: {e}"
+            );
+        }
+    }
+}
+
+/// `println!` through [`out`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::common::out(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
 
 /// Runs a command's async body on a runtime of its own and turns its code into the exit code.
 pub(crate) fn block_on(body: impl std::future::Future<Output = u8>) -> ExitCode {

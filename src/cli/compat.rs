@@ -2,7 +2,7 @@
 //! from JSON reports of `check --report json=PATH`, followed, with `--profile`, by the
 //! "Enforced limits" section built from `profile --json` files.
 
-use super::common::exit;
+use super::common::{exit, out};
 use crate::report;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,7 +68,7 @@ pub fn run(args: Args) -> ExitCode {
                 return ExitCode::from(exit::USAGE);
             }
         }
-        None => print!("{matrix}"),
+        None => out(&matrix),
     }
     ExitCode::SUCCESS
 }

@@ -126,7 +126,7 @@ pub fn run(args: Args) -> ExitCode {
     let env = |k: &str| std::env::var(k).ok();
 
     if args.generate_cli_skeleton == Some(Skeleton::Input) {
-        print!("{}", input_skeleton(model, OPERATION));
+        super::common::out(&input_skeleton(model, OPERATION));
         return ExitCode::SUCCESS;
     }
 
@@ -147,7 +147,7 @@ pub fn run(args: Args) -> ExitCode {
     };
 
     if args.generate_cli_skeleton == Some(Skeleton::Output) {
-        println!("{}", pretty(&sample_output(model, OPERATION, &input)));
+        super::common::outln!("{}", pretty(&sample_output(model, OPERATION, &input)));
         return ExitCode::SUCCESS;
     }
 
@@ -265,7 +265,7 @@ fn report(decoded: &Decoded, status: u16, endpoint: &str) -> ExitCode {
                 );
             }
             let value = decoded.revealed_value().unwrap_or(Value::Null);
-            println!("{}", pretty(&value));
+            super::common::outln!("{}", pretty(&value));
             ExitCode::SUCCESS
         }
     }

@@ -5,7 +5,7 @@
 //! with any `--fault`s); everything the run creates is in its ledger and deleted afterwards,
 //! also on Ctrl-C. Every text it prints or writes passes the secret tripwire first.
 
-use super::common::{exit, usage};
+use super::common::{exit, out, usage};
 use super::endpoint::{self, EndpointArgs};
 use crate::client::Client;
 use crate::contract::{Ledger, cleanup_ledger};
@@ -127,7 +127,7 @@ async fn run_async(args: Args) -> u8 {
         eprintln!("error: {e}; the output was not printed");
         return exit::UNREACHABLE;
     }
-    print!("{text}");
+    out(&text);
     let mut outputs = Vec::new();
     if let Some(p) = &args.out {
         outputs.push((p.clone(), profile::render::to_markdown(&report)));

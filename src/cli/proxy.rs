@@ -7,6 +7,7 @@
 //! written safely); with a command, the command's own failure wins over the judgement's, and
 //! Ctrl-C while the command runs exits 130 after writing the reports.
 
+use super::common::outln;
 use super::common::{exit, finding_text, finish_report, report_outputs, usage, write_checked};
 use crate::contract::Profile;
 use crate::model::Model;
@@ -151,7 +152,7 @@ async fn run_async(args: Args) -> u8 {
     let mut command_code = None;
     let mut interrupted = false;
     if args.command.is_empty() {
-        println!("{url}");
+        outln!("{url}");
         let _ = tokio::signal::ctrl_c().await;
     } else {
         let mut cmd = tokio::process::Command::new(&args.command[0]);

@@ -17,6 +17,7 @@
 
 use super::common::exit;
 use super::common::usage;
+use super::common::{out, outln};
 use super::endpoint::{self, EndpointArgs};
 use crate::client::{Client, RawRequest, Scope, Signing};
 use crate::contract::exchange::decode_as;
@@ -80,7 +81,7 @@ fn print_verdict(held: &[bool], judged_by: &str) -> u8 {
     } else {
         ("flaky", exit::FLAKY)
     };
-    println!("{word}: held {k} of {n} time(s), judged by {judged_by}");
+    outln!("{word}: held {k} of {n} time(s), judged by {judged_by}");
     code
 }
 
@@ -288,12 +289,16 @@ async fn replay_request(
     let scanner = crate::secret::SecretScanner::new(&creds.secrets());
     let mut held = Vec::new();
     for attempt in 1..=args.times {
-        println!(
+        outln!(
             "> [{attempt}/{}] {} {} ({} signing) {}",
-            args.times, raw.method, endpoint, args.signing, raw.path_and_query
+            args.times,
+            raw.method,
+            endpoint,
+            args.signing,
+            raw.path_and_query
         );
         if !raw.body.is_empty() {
-            println!("> {wire}");
+            outln!("> {wire}");
         }
         let started = std::time::Instant::now();
         let resp = match calls.client.send(&raw, signing).await {
@@ -344,16 +349,16 @@ async fn replay_request(
 /// rule (`--rule`, or every such rule) held.
 fn print_judged(ex: &Exchange, request_id: Option<&str>, rule: Option<&str>) -> bool {
     let model = Model::embedded();
-    println!("< HTTP {}", ex.status());
+    outln!("< HTTP {}", ex.status());
     if let Some(rid) = request_id {
-        println!("< x-amzn-RequestId: {rid}");
+        outln!("< x-amzn-RequestId: {rid}");
     }
     let Some(j) = ex.judged() else {
         return false;
     };
-    println!("< {}", j.observed.excerpt);
+    outln!("< {}", j.observed.excerpt);
     for p in &j.decoded.problems {
-        println!("! {p}");
+        outln!("! {p}");
     }
     let failures: Vec<(String, String)> = rules::judge_response_alone(model, ex)
         .into_iter()
@@ -363,7 +368,7 @@ fn print_judged(ex: &Exchange, request_id: Option<&str>, rule: Option<&str>) -> 
         })
         .collect();
     for (rule, expected) in &failures {
-        println!("! {rule}: expected {expected}");
+        outln!("! {rule}: expected {expected}");
     }
     !failures
         .iter()
@@ -383,7 +388,7 @@ async fn replay_sequence(
 ) -> u8 {
     let mut held = Vec::new();
     for attempt in 1..=times {
-        println!("attempt {attempt} of {times}:");
+        outln!("attempt {attempt} of {times}:");
         match replay_sequence_once(client, name, base, seq, rule, ledger.clone()).await {
             Ok(Some(h)) => held.push(h),
             Ok(None) => {}
@@ -391,7 +396,7 @@ async fn replay_sequence(
         }
     }
     if held.is_empty() {
-        println!("not judged: no attempt could judge {rule} (see the reasons above)");
+        outln!("not judged: no attempt could judge {rule} (see the reasons above)");
         return exit::CONFORMS;
     }
     print_verdict(&held, rule)
@@ -434,7 +439,7 @@ async fn replay_sequence_once(
         }),
         ..CheckConfig::default()
     };
-    println!(
+    outln!(
         "> {} step(s) against {}, judged by {rule}",
         steps.len(),
         client.endpoint()
@@ -498,6 +503,6 @@ async fn replay_sequence_once(
         eprintln!("error: secret tripwire: {e}; the output was not printed");
         return Err(exit::UNREACHABLE);
     }
-    print!("{text}");
+    out(&text);
     Ok(code)
 }

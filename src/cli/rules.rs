@@ -13,7 +13,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    print!("{}", render(args.json));
+    super::common::out(&render(args.json));
     ExitCode::SUCCESS
 }
 

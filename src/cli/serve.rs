@@ -45,7 +45,7 @@ pub fn run(args: Args) -> ExitCode {
             .max()
             .unwrap_or(0);
         for f in Fault::all() {
-            println!("{:width$}  {}", f.name(), f.description());
+            super::common::outln!("{:width$}  {}", f.name(), f.description());
         }
         return ExitCode::SUCCESS;
     }
@@ -74,7 +74,7 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
         let creds = running.credentials();
-        println!("{}", running.url());
+        super::common::outln!("{}", running.url());
         eprintln!(
             "iam-contract emulator listening on {} (Ctrl-C to stop)",
             running.url()

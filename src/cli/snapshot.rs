@@ -137,7 +137,7 @@ async fn run_async(args: Args) -> u8 {
     match &recorded {
         Some(rec) => {
             let c = snapshot::compare(rec, &files);
-            print!("{}", c.render());
+            super::common::out(&c.render());
             if c.is_equal() {
                 exit::CONFORMS
             } else {

@@ -80,9 +80,15 @@ pub enum CheckError {
 /// What the target can do, as probed at the start of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Capabilities {
-    /// CreateUser works, so rules that need users of their own can run.
+    /// CreateUser works (or the probe's answer did not decide it, and the rules that need users
+    /// of their own run and judge).
     pub can_create_users: bool,
-    /// An unsigned request or one with a corrupted signature is refused with 401 or 403.
+    /// Why not, when the target cannot create users: the refusal that showed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_no_users: Option<String>,
+    /// An unsigned request or one with a corrupted signature is refused (401, 403 or an
+    /// authentication error code), or the answers did not decide it; false only when a
+    /// corrupted signature was accepted.
     pub verifies_signatures: bool,
     /// The signing identity is an IAM user (GetUser without UserName answers).
     pub signer_user: Option<String>,

@@ -30,8 +30,8 @@ pub struct ResponseRecord {
     pub body_lossy: bool,
 }
 
-/// What came back for a request: status, headers and body, or why nothing did.
-pub type Received = Result<(u16, Vec<(String, String)>, Vec<u8>), String>;
+/// A response as the transport hands it over (status, headers, body), or why none came.
+pub type RawOutcome = Result<(u16, Vec<(String, String)>, Vec<u8>), String>;
 
 /// One request/response pair.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ impl Exchange {
         decode_as: &str,
         case: CaseRecord,
         headers: Vec<(String, String)>,
-        response: Received,
+        response: RawOutcome,
         elapsed_ms: u64,
         known: &SecretScanner,
     ) -> Exchange {
@@ -148,6 +148,15 @@ impl Exchange {
     /// Whether the response is a decoded success.
     pub fn is_success(&self) -> bool {
         self.judged().is_some_and(Judged::is_success)
+    }
+
+    /// Whether the endpoint said yes: a 2xx that is not an error envelope, however well the
+    /// rest of it decodes. A driver that only needs the user it asked for goes on after this;
+    /// the shape of the answer is the output rules' business (`output.envelope`), so that one
+    /// deviation does not make other rules fail or skip.
+    pub fn accepted(&self) -> bool {
+        self.judged()
+            .is_some_and(|j| (200..300).contains(&j.status) && j.decoded.error().is_none())
     }
 
     /// A string at a JSON pointer of the success value.

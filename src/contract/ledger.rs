@@ -90,6 +90,8 @@ const CLEANUP_IN_FLIGHT: usize = 8;
 
 /// Deletes everything the ledger entries name: each user's keys (as listed now, plus the ones
 /// recorded), then the user. Missing things are fine (they were never created, or are gone).
+/// Throttled requests are retried with back-off; what a delete did not remove is looked up
+/// again before it is reported as left.
 pub async fn cleanup_ledger(
     client: &Client,
     model: &Model,
@@ -119,31 +121,7 @@ pub async fn cleanup_ledger(
         }
     }
     let version = model.metadata().api_version.as_str();
-    let call = |params: Vec<(&str, &str)>| {
-        let owned: Vec<(String, String)> = params
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        // Server errors and throttling are retried: cleanup must not give up on a transient
-        // failure (ServiceFailure is transient by definition).
-        async move {
-            let mut attempt = 0u32;
-            loop {
-                let r = client
-                    .send(&RawRequest::form(&owned), &Signing::Normal)
-                    .await;
-                let transient = match &r {
-                    Ok(resp) => resp.status >= 500 || resp.status == 429,
-                    Err(_) => true,
-                };
-                if !transient || attempt >= 6 {
-                    break r;
-                }
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
-            }
-        }
-    };
+    let call = |params: Vec<(&str, &str)>| call(client, model, params);
     let delete_key = |user: &str, id: &str| {
         let mut params = vec![
             ("Action", "DeleteAccessKey"),
@@ -156,14 +134,20 @@ pub async fn cleanup_ledger(
         let (user, id) = (user.to_owned(), id.to_owned());
         let sent = call(params);
         async move {
-            let mut out = CleanupOutcome::default();
+            let mut out = Swept::default();
             match sent.await {
                 Ok(r) if r.status < 300 => out.keys_deleted += 1,
                 Ok(r) if is_gone(model, &r) => {}
-                Ok(r) => out
-                    .left
-                    .push(format!("key {id} of {user}: HTTP {}", r.status)),
-                Err(e) => out.left.push(format!("key {id} of {user}: {e}")),
+                Ok(r) => out.left.push(Leftover::Key {
+                    user,
+                    id,
+                    why: format!("HTTP {}", r.status),
+                }),
+                Err(e) => out.left.push(Leftover::Key {
+                    user,
+                    id,
+                    why: e.to_string(),
+                }),
             }
             out
         }
@@ -172,7 +156,7 @@ pub async fn cleanup_ledger(
         let recorded: Vec<&str> = keys_of.get(user.as_str()).cloned().unwrap_or_default();
         async move {
             let user = user.as_str();
-            let mut out = CleanupOutcome::default();
+            let mut out = Swept::default();
             let mut ids: Vec<String> = recorded.iter().map(|s| (*s).to_owned()).collect();
             if let Ok(resp) = call(vec![
                 ("Action", "ListAccessKeys"),
@@ -207,13 +191,19 @@ pub async fn cleanup_ledger(
             {
                 Ok(r) if r.status < 300 => out.users_deleted += 1,
                 Ok(r) if is_gone(model, &r) => {}
-                Ok(r) => out.left.push(format!("user {user}: HTTP {}", r.status)),
-                Err(e) => out.left.push(format!("user {user}: {e}")),
+                Ok(r) => out.left.push(Leftover::User {
+                    name: user.to_owned(),
+                    why: format!("HTTP {}", r.status),
+                }),
+                Err(e) => out.left.push(Leftover::User {
+                    name: user.to_owned(),
+                    why: e.to_string(),
+                }),
             }
             out
         }
     };
-    let mut out = CleanupOutcome::default();
+    let mut out = Swept::default();
     // Results are merged in ledger order, so what is left is listed deterministically.
     let foreign = super::all_in_order(
         foreign_keys
@@ -230,14 +220,144 @@ pub async fn cleanup_ledger(
     for o in foreign.into_iter().chain(owned) {
         out.merge(o);
     }
-    out
+    // A delete that failed may still have taken effect (a key goes with its user where
+    // DeleteUser removes keys; a throttled or timed-out request may have been applied): look
+    // before warning, and name only what is still there.
+    let checked = super::all_in_order(
+        out.left
+            .into_iter()
+            .map(|item| async move { still_there(client, model, item).await }),
+        CLEANUP_IN_FLIGHT,
+    )
+    .await;
+    CleanupOutcome {
+        users_deleted: out.users_deleted,
+        keys_deleted: out.keys_deleted,
+        left: checked.into_iter().flatten().collect(),
+    }
 }
 
-impl CleanupOutcome {
-    fn merge(&mut self, other: CleanupOutcome) {
+/// What one part of cleanup did, before the leftovers are checked.
+#[derive(Debug, Default)]
+struct Swept {
+    users_deleted: usize,
+    keys_deleted: usize,
+    left: Vec<Leftover>,
+}
+
+impl Swept {
+    fn merge(&mut self, other: Swept) {
         self.users_deleted += other.users_deleted;
         self.keys_deleted += other.keys_deleted;
         self.left.extend(other.left);
+    }
+}
+
+/// Something a delete did not remove, as far as its answer said.
+#[derive(Debug)]
+enum Leftover {
+    Key {
+        user: String,
+        id: String,
+        why: String,
+    },
+    User {
+        name: String,
+        why: String,
+    },
+}
+
+/// Sends one cleanup request. Server errors, throttling (every code services use for it, 429
+/// and 503: [`super::retry::throttled`]) and transport failures are retried with back-off:
+/// cleanup must not give up on a transient failure (ServiceFailure is transient by definition).
+fn call<'a>(
+    client: &'a Client,
+    model: &'a Model,
+    params: Vec<(&str, &str)>,
+) -> impl std::future::Future<Output = Result<crate::client::RawResponse, crate::client::TransportError>>
++ use<'a> {
+    // Owned before the future starts, so that it borrows only the client and the model.
+    let owned: Vec<(String, String)> = params
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    async move {
+        let mut attempt = 0u32;
+        loop {
+            let r = client
+                .send(&RawRequest::form(&owned), &Signing::Normal)
+                .await;
+            let transient = match &r {
+                Ok(resp) => {
+                    resp.status >= 500 || super::retry::throttled(model, resp.status, &resp.body)
+                }
+                Err(_) => true,
+            };
+            if !transient || attempt >= 6 {
+                break r;
+            }
+            attempt += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+        }
+    }
+}
+
+/// The warning for a leftover that is still on the target (ListAccessKeys still lists the key,
+/// GetUser still finds the user), or that cannot be shown gone; `None` when it is gone.
+async fn still_there(client: &Client, model: &Model, item: Leftover) -> Option<String> {
+    let version = model.metadata().api_version.as_str();
+    let (looked, label) = match &item {
+        Leftover::Key { user, id, why } => {
+            let mut params = vec![("Action", "ListAccessKeys"), ("Version", version)];
+            if !user.is_empty() {
+                params.push(("UserName", user.as_str()));
+            }
+            let r = call(client, model, params).await;
+            let seen = match &r {
+                Ok(resp) if is_gone(model, resp) => Ok(false),
+                Ok(resp) => match decode_response(model, "ListAccessKeys", &resp.body).outcome {
+                    Outcome::Success { value, .. } => Ok(value
+                        .get("AccessKeyMetadata")
+                        .and_then(|v| v.as_array())
+                        .is_some_and(|keys| {
+                            keys.iter().any(|k| {
+                                k.get("AccessKeyId").and_then(|v| v.as_str()) == Some(id.as_str())
+                            })
+                        })),
+                    _ => Err(format!("ListAccessKeys answered HTTP {}", resp.status)),
+                },
+                Err(e) => Err(format!("ListAccessKeys failed: {e}")),
+            };
+            (seen, format!("key {id} of {user}: {why}"))
+        }
+        Leftover::User { name, why } => {
+            let r = call(
+                client,
+                model,
+                vec![
+                    ("Action", "GetUser"),
+                    ("Version", version),
+                    ("UserName", name),
+                ],
+            )
+            .await;
+            let seen = match &r {
+                Ok(resp) if is_gone(model, resp) => Ok(false),
+                Ok(resp) => match decode_response(model, "GetUser", &resp.body).outcome {
+                    Outcome::Success { .. } => Ok(true),
+                    _ => Err(format!("GetUser answered HTTP {}", resp.status)),
+                },
+                Err(e) => Err(format!("GetUser failed: {e}")),
+            };
+            (seen, format!("user {name}: {why}"))
+        }
+    };
+    match looked {
+        Ok(false) => None,
+        Ok(true) => Some(format!("{label}, and it is still there")),
+        Err(e) => Some(format!(
+            "{label}; whether it is gone could not be checked ({e})"
+        )),
     }
 }
 

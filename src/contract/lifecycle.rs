@@ -712,14 +712,26 @@ impl Executor {
                 ),
             ));
         }
-        if let Some(implicit) = &planned.implicit_user
-            && let Some((_, user, _)) = &created
-        {
-            v.push(holds(
-                RuleId::LifeImplicitUser,
-                user == implicit,
-                &format!("the key to go to the signing user {implicit:?}, not {user:?}"),
-            ));
+        if let Some(implicit) = &planned.implicit_user {
+            match &created {
+                Some((_, user, _)) => v.push(holds(
+                    RuleId::LifeImplicitUser,
+                    user == implicit,
+                    &format!("the key to go to the signing user {implicit:?}, not {user:?}"),
+                )),
+                // A 2xx that shows no key cannot show whose it is: that is a deviation of this
+                // rule (and the output rules report the answer), never a reason to leave the
+                // rule unjudged.
+                None if seen.ok => v.push((
+                    RuleId::LifeImplicitUser,
+                    Err(format!(
+                        "a CreateAccessKey answer naming the key it made for the signing user \
+                         {implicit:?} (got HTTP {} that does not decode as one)",
+                        seen.status
+                    )),
+                )),
+                None => {}
+            }
         }
         if let Some((id, _, secret)) = created {
             self.keys.push(Key {
@@ -737,7 +749,7 @@ impl Executor {
     /// A listing of user slot `s`: exactly the model's live keys with their status, no deleted
     /// key ever again, and each key's CreateDate as it was at creation.
     fn observe_list(
-        &self,
+        &mut self,
         s: usize,
         seen: &Seen,
         value: Option<&Value>,
@@ -761,32 +773,54 @@ impl Executor {
             .collect();
         want.sort();
         got.sort();
-        let resurrected = self
+        let deleted: Vec<&str> = self
             .keys
             .iter()
-            .filter(|k| k.deleted)
-            .any(|k| got.iter().any(|(i, _)| *i == k.id));
-        if resurrected {
+            .filter(|k| k.deleted && got.iter().any(|(i, _)| *i == k.id))
+            .map(|k| k.id.as_str())
+            .collect();
+        if !deleted.is_empty() {
             v.push((
                 RuleId::LifeUniqueIds,
-                Err("a deleted key never to be listed again".into()),
-            ));
-        } else {
-            v.push(holds(
-                RuleId::LifeList,
-                seen.ok && want == got,
-                &format!("ListAccessKeys to list exactly {want:?}"),
+                Err(format!(
+                    "a deleted key never to be listed again (listed: {})",
+                    deleted.join(", ")
+                )),
             ));
         }
+        // The listing must match exactly, a key deleted earlier included: that one breaks both
+        // rules, so that setting the first broken rule aside still leaves the listing judged.
+        v.push(holds(
+            RuleId::LifeList,
+            seen.ok && want == got,
+            &format!(
+                "ListAccessKeys to list exactly {want:?}{}",
+                listing_difference(&want, &got, &deleted)
+            ),
+        ));
         for (id, _, date) in &listed {
-            if let Some(k) = self.keys.iter().find(|k| &k.id == id)
-                && let (Some(a), Some(b)) = (&k.create_date, date)
-            {
-                v.push(holds(
+            let Some(k) = self.keys.iter().find(|k| &k.id == id) else {
+                continue;
+            };
+            match (&k.create_date, date) {
+                (Some(a), Some(b)) => v.push(holds(
                     RuleId::LifeCreateDateStable,
                     same_instant(a, b),
                     &format!("CreateDate of {id} to stay {a:?}, listed as {b:?}"),
-                ));
+                )),
+                (Some(a), None) => v.push((
+                    RuleId::LifeCreateDateStable,
+                    Err(format!(
+                        "CreateDate of {id} to stay {a:?}, listed without one"
+                    )),
+                )),
+                // Nothing to compare with; `output.create-date-recent` reports the missing date.
+                (None, _) => self.unjudged.push((
+                    RuleId::LifeCreateDateStable,
+                    "CreateAccessKey answered without a CreateDate (output.create-date-recent \
+                     reports that), so there is no date to keep stable"
+                        .into(),
+                )),
             }
         }
         v
@@ -911,6 +945,38 @@ fn holds(rule: RuleId, holds: bool, what: &str) -> (RuleId, Result<(), String>) 
     (rule, if holds { Ok(()) } else { Err(what.to_owned()) })
 }
 
+/// How a listing differs from the model's, for the finding: keys it lists that the model does
+/// not hold (`deleted` names those deleted earlier), keys it misses, statuses it gets wrong.
+fn listing_difference(
+    want: &[(String, String)],
+    got: &[(String, String)],
+    deleted: &[&str],
+) -> String {
+    let mut parts = Vec::new();
+    for (id, status) in got {
+        match want.iter().find(|(w, _)| w == id) {
+            None if deleted.contains(&id.as_str()) => {
+                parts.push(format!("it lists {id}, deleted earlier"))
+            }
+            None => parts.push(format!("it lists {id}, which the model does not hold")),
+            Some((_, w)) if w != status => {
+                parts.push(format!("it lists {id} as {status:?}, not {w:?}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, _) in want {
+        if !got.iter().any(|(g, _)| g == id) {
+            parts.push(format!("it misses {id}"));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", parts.join("; "))
+    }
+}
+
 /// The keys a ListAccessKeys value lists: (id, status, CreateDate).
 fn listed_keys(value: Option<&Value>) -> Vec<(String, String, Option<String>)> {
     value
@@ -1027,6 +1093,107 @@ mod tests {
         }
     }
 
+    /// A ListAccessKeys answer of (id, status) pairs.
+    fn listing(keys: &[(&str, &str)]) -> Response {
+        let meta: Vec<Value> = keys
+            .iter()
+            .map(|(id, st)| serde_json::json!({ "AccessKeyId": id, "Status": st }))
+            .collect();
+        Response {
+            value: Some(serde_json::json!({ "AccessKeyMetadata": meta })),
+            ..resp(200, None)
+        }
+    }
+
+    fn list_verdicts(
+        exec: &mut Executor,
+        keys: &[(&str, &str)],
+    ) -> Vec<(RuleId, Result<(), String>)> {
+        let planned = exec.plan(&Step::ListKeys(0)).expect("the user exists");
+        exec.observe(&planned, Some(&listing(keys)), None, None)
+    }
+
+    #[test]
+    fn a_listing_must_match_the_model_exactly() {
+        let mut exec = Executor::new("t", 2);
+        run(&mut exec, Step::CreateUser(0), 200, None);
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        let (a, b) = (exec.keys[0].id.clone(), exec.keys[1].id.clone());
+        let v = list_verdicts(&mut exec, &[(&a, "Active"), (&b, "Active")]);
+        assert_eq!(verdict(&v, RuleId::LifeList), Some(true), "{v:?}");
+        // A missing key, a wrong status, a key the model never saw: each breaks the listing.
+        for keys in [
+            vec![(a.as_str(), "Active")],
+            vec![(a.as_str(), "Active"), (b.as_str(), "Inactive")],
+            vec![
+                (a.as_str(), "Active"),
+                (b.as_str(), "Active"),
+                ("AKIAUNKNOWN0000000000", "Active"),
+            ],
+        ] {
+            let v = list_verdicts(&mut exec, &keys);
+            assert_eq!(
+                verdict(&v, RuleId::LifeList),
+                Some(false),
+                "{keys:?}: {v:?}"
+            );
+        }
+        // A key deleted earlier and listed again breaks the listing and the ids rule, and the
+        // finding says which key it is.
+        run(&mut exec, Step::DeleteKey(0), 200, None);
+        let v = list_verdicts(&mut exec, &[(&a, "Active"), (&b, "Active")]);
+        assert_eq!(verdict(&v, RuleId::LifeUniqueIds), Some(false), "{v:?}");
+        assert_eq!(verdict(&v, RuleId::LifeList), Some(false), "{v:?}");
+        let why = v
+            .iter()
+            .find(|(r, _)| *r == RuleId::LifeList)
+            .and_then(|(_, r)| r.clone().err())
+            .unwrap();
+        assert!(
+            why.contains(&format!("it lists {a}, deleted earlier")),
+            "{why}"
+        );
+        let v = list_verdicts(&mut exec, &[(&b, "Active")]);
+        assert_eq!(verdict(&v, RuleId::LifeList), Some(true), "{v:?}");
+        assert_eq!(verdict(&v, RuleId::LifeUniqueIds), None, "{v:?}");
+    }
+
+    #[test]
+    fn a_create_date_is_judged_only_when_there_is_one_to_keep() {
+        let mut exec = Executor::new("t", 2);
+        run(&mut exec, Step::CreateUser(0), 200, None);
+        // The first key came without a CreateDate: nothing to keep stable, said so.
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        let a = exec.keys[0].id.clone();
+        let v = list_verdicts(&mut exec, &[(&a, "Active")]);
+        assert_eq!(verdict(&v, RuleId::LifeCreateDateStable), None, "{v:?}");
+        let unjudged = exec.take_unjudged();
+        assert_eq!(unjudged[0].0, RuleId::LifeCreateDateStable, "{unjudged:?}");
+        // The second came with one, and the listing drops it: broken.
+        let planned = exec.plan(&Step::CreateKey(0)).expect("applies");
+        let key = (
+            "AKIAEXAMPLE000000002".to_owned(),
+            "t-User0".to_owned(),
+            Secret::new("s".repeat(40)),
+        );
+        exec.observe(
+            &planned,
+            Some(&resp(200, None)),
+            Some(key),
+            Some("2026-11-30T08:00:00Z".into()),
+        );
+        let v = list_verdicts(
+            &mut exec,
+            &[(&a, "Active"), ("AKIAEXAMPLE000000002", "Active")],
+        );
+        assert_eq!(
+            verdict(&v, RuleId::LifeCreateDateStable),
+            Some(false),
+            "{v:?}"
+        );
+    }
+
     #[test]
     fn access_denied_means_a_key_authenticated() {
         let mut exec = Executor::new("t", 2);
@@ -1092,6 +1259,18 @@ mod tests {
         ));
         let v = exec.observe(&planned, Some(&r), None, None);
         assert_eq!(verdict(&v, RuleId::LifeImplicitUser), Some(true));
+        assert!(exec.take_unjudged().is_empty());
+    }
+
+    #[test]
+    fn an_implicit_create_whose_success_does_not_decode_fails_its_rule() {
+        let mut exec = Executor::new("t", 2);
+        run(&mut exec, Step::CreateUser(0), 200, None);
+        run(&mut exec, Step::CreateKey(0), 200, None);
+        let planned = exec.plan(&Step::CreateKeyImplicit(0)).expect("applies");
+        // A 2xx, but no key the harness could read (a wrong root element, say).
+        let v = exec.observe(&planned, Some(&resp(200, None)), None, None);
+        assert_eq!(verdict(&v, RuleId::LifeImplicitUser), Some(false), "{v:?}");
         assert!(exec.take_unjudged().is_empty());
     }
 

@@ -13,6 +13,8 @@ pub mod exchange;
 mod fingerprint;
 pub mod judge;
 pub mod lifecycle;
+pub mod probe;
+pub mod retry;
 pub mod rules;
 
 #[cfg(feature = "net")]

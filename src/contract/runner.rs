@@ -16,6 +16,7 @@ use super::collect::{Acc, replay_command, rule_results};
 use super::config::{Capabilities, CheckConfig, CheckError, CheckOutcome};
 use super::exchange::{Exchange, decode_as};
 use super::ledger::{Ledger, LedgerEntry, cleanup_ledger};
+use super::probe;
 use super::rules::{self, Judgement, OPERATION, Request, RuleId, RuleKey, Verdict};
 use super::{Finding, Report, Rule, RuleClass, Summary, TargetInfo};
 use crate::client::{Client, RawRequest, Signing, TransportError};
@@ -234,6 +235,16 @@ impl<'a> Runner<'a> {
         a.skip.get_or_insert_with(|| reason.to_owned());
     }
 
+    /// Skips every rule in `rules`, with the probe's reason, when the target cannot create
+    /// users; returns whether it can.
+    pub(crate) fn need_users(&self, rules: &[RuleId]) -> bool {
+        let caps = self.caps();
+        let why = caps
+            .why_no_users
+            .unwrap_or_else(|| "the target cannot create users".into());
+        self.need(caps.can_create_users, rules, &why)
+    }
+
     /// Skips every rule in `rules` with `reason` when `cond` is false; returns `cond`.
     pub(crate) fn need(&self, cond: bool, rules: &[RuleId], reason: &str) -> bool {
         if !cond {
@@ -303,7 +314,7 @@ impl<'a> Runner<'a> {
             let t0 = Instant::now();
             let r = self.client.send(&raw, &req.signing).await;
             let elapsed = t0.elapsed().as_millis() as u64;
-            if should_retry(&r) && attempt < MAX_RETRIES {
+            if should_retry(self.model, &r) && attempt < MAX_RETRIES {
                 attempt += 1;
                 self.retries.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
@@ -504,30 +515,30 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Asks who signs, whether signatures are checked and whether users can be created.
+    /// Asks who signs, whether signatures are checked and whether users can be created. The
+    /// answers are judged like every other (`send` records them), and what they mean is decided
+    /// in [`probe`](super::probe): only a decoded success or a refusal that means "not
+    /// supported" or "not allowed" can make the run skip rules.
     async fn probe(&self) -> Result<(), CheckError> {
         let m = self.model;
         let who = self.send(&Request::new(m, "GetUser", &[])).await;
         if let Some(e) = &who.transport_error {
             return Err(CheckError::Unreachable(e.clone()));
         }
-        let signer_user = who
-            .is_success()
-            .then(|| who.str_at("/User/UserName").map(str::to_owned))
-            .flatten();
         let unsigned = self
             .send(&Request::new(m, "GetUser", &[]).signed(Signing::Unsigned))
             .await;
-        let refused = |ex: &Exchange| ex.status() == 403 || ex.status() == 401;
         // An unsigned request may be refused, or (moto, SeaweedFS) answered with a 500 or routed
         // to another service; a corrupted signature tells such a service apart from one that
         // checks nothing.
-        let verifies_signatures = refused(&unsigned)
-            || refused(
-                &self
-                    .send(&Request::new(m, "GetUser", &[]).signed(Signing::Corrupted))
+        let corrupted = match probe::verifies_signatures(&unsigned, None) {
+            probe::Decision::Yes => None,
+            _ => Some(
+                self.send(&Request::new(m, "GetUser", &[]).signed(Signing::Corrupted))
                     .await,
-            );
+            ),
+        };
+        let verifies = probe::verifies_signatures(&unsigned, corrupted.as_ref());
         let fixture = self.fixture_name();
         // A transient server error must not decide what the target can do: retry it.
         let mut created = self.create_user(&fixture).await;
@@ -537,24 +548,21 @@ impl<'a> Runner<'a> {
             }
             created = self.create_user(&fixture).await;
         }
+        let users = probe::can_create_users(&created);
         *self.caps.lock().unwrap_or_else(|p| p.into_inner()) = Capabilities {
-            can_create_users: created.is_success(),
-            verifies_signatures,
-            signer_user,
+            can_create_users: users.assumed(),
+            why_no_users: users.reason().map(str::to_owned),
+            verifies_signatures: verifies.assumed(),
+            signer_user: probe::signer_user(&who),
         };
         Ok(())
     }
 }
 
 /// Whether a response or a transport failure is worth another attempt.
-fn should_retry(r: &Result<crate::client::RawResponse, TransportError>) -> bool {
+fn should_retry(model: &Model, r: &Result<crate::client::RawResponse, TransportError>) -> bool {
     match r {
-        Ok(resp) => {
-            resp.status == 429
-                || resp.status == 503
-                || (resp.status == 400
-                    && String::from_utf8_lossy(&resp.body).contains("<Code>Throttling"))
-        }
+        Ok(resp) => super::retry::throttled(model, resp.status, &resp.body),
         // The endpoint answered the capability probe, so a failed connection now is a hiccup
         // (a dev server dropping a keep-alive connection, say), not an outage.
         Err(TransportError::Timeout { .. })

@@ -80,6 +80,10 @@ faults! {
     DuplicateParamsAlternate = "duplicate-params-alternate": "for a repeated parameter, the first and the last occurrence win on alternate requests",
     InvalidUtf8500 = "invalid-utf8-500": "a parameter that is not UTF-8 after percent-decoding answers 500 instead of 400",
     PlusLiteral = "plus-literal": "a raw + in a form body or query string stays a plus instead of decoding to a space",
+    WrongSuccessRoot = "wrong-success-root": "a successful CreateUser answer's root element is <CreateUserResult> instead of <CreateUserResponse>",
+    SkewRequestExpired = "skew-request-expired": "a request dated more than 15 minutes off gets 400 RequestExpired \"Request has expired.\" (EC2's answer) instead of IAM's 403 SignatureDoesNotMatch",
+    ThrottleDeletes = "throttle-deletes": "the first DeleteUser or DeleteAccessKey of each user or key is answered 400 Throttling and does nothing; asking again goes through (breaks no rule: proves the harness retries, cleanup included)",
+    ListKeepsDeletedKeys = "list-keeps-deleted-keys": "ListAccessKeys still lists a user's deleted keys, with the status they had",
 }
 
 impl fmt::Display for Fault {

@@ -9,7 +9,8 @@
 //!
 //! Documented choices: a duplicate parameter's first occurrence wins; for `POST`, a parameter
 //! in the body wins over the same parameter in the query string; more than the allowed clock
-//! skew is `400 RequestExpired`; methods other than `GET` and `POST` are `405` and never
+//! skew is `403 SignatureDoesNotMatch` with AWS's wording (presigned requests included,
+//! whatever their `X-Amz-Expires`); methods other than `GET` and `POST` are `405` and never
 //! change state; bodies over the limit are `413 RequestEntityTooLarge`.
 
 use super::fault::{Fault, FaultSet};
@@ -187,6 +188,8 @@ pub struct Emulator {
     seeded: Option<Mutex<rand::rngs::StdRng>>,
     /// Flips on each request with repeated parameters (fault `duplicate-params-alternate`).
     dup_toggle: std::sync::atomic::AtomicBool,
+    /// The deletes already answered with Throttling once (fault `throttle-deletes`).
+    throttled: Mutex<std::collections::HashSet<String>>,
     state: Mutex<Store>,
     bootstrap: Credentials,
     bootstrap_name: String,
@@ -207,6 +210,14 @@ impl std::fmt::Debug for Emulator {
 
 fn iso8601(t: SystemTime) -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from(t)
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
+/// ISO 8601 basic format, as SigV4's `X-Amz-Date` and AWS's clock-skew messages write a time.
+fn amz_date(t: SystemTime) -> String {
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     time::OffsetDateTime::from(t)
         .format(&fmt)
         .unwrap_or_default()
@@ -275,6 +286,7 @@ impl Emulator {
             },
             reuse_key_ids: f.contains(Fault::ReuseKeyIds),
             secret_reuse: f.contains(Fault::SecretReuse),
+            keep_deleted_keys: f.contains(Fault::ListKeepsDeletedKeys),
             fold_case: !f.contains(Fault::CaseSensitiveNames),
             quota: model.facts().key_quota(),
             enforce_quota: !f.contains(Fault::NoKeyQuota),
@@ -306,6 +318,7 @@ impl Emulator {
             clock: config.clock.clone(),
             seeded,
             dup_toggle: std::sync::atomic::AtomicBool::new(false),
+            throttled: Mutex::new(std::collections::HashSet::new()),
             state: Mutex::new(store),
             bootstrap,
             bootstrap_name: name,
@@ -391,6 +404,24 @@ impl Emulator {
 
     fn has(&self, f: Fault) -> bool {
         self.faults.contains(f)
+    }
+
+    /// The `throttle-deletes` fault: the first time a user or key is to be deleted the answer
+    /// is `400 Throttling` and nothing happens; the same delete asked again goes through.
+    fn throttle_once(&self, op: &str, user: &str, id: &str) -> Result<(), ApiError> {
+        if !self.has(Fault::ThrottleDeletes) {
+            return Ok(());
+        }
+        let first = self
+            .throttled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(format!("{op} {user} {id}"));
+        if first {
+            Err(self.fact("throttling", &[]))
+        } else {
+            Ok(())
+        }
     }
 
     fn with_rng<R>(&self, f: impl FnOnce(&mut dyn RngCore) -> R) -> R {
@@ -679,24 +710,10 @@ impl Emulator {
         if status != "Active" && !self.has(Fault::InactiveKeysAuthenticate) {
             return Err(self.fact("invalid-client-token-id", &[]));
         }
-        if !self.has(Fault::SkewAccepted) {
-            let now = self.clock.now();
-            let expired = match claims.presigned {
-                Some(Some(expires)) => {
-                    now > signed_at + Duration::from_secs(expires.min(604_800))
-                        || signed_at > now + self.skew
-                }
-                _ => {
-                    let diff = match now.duration_since(signed_at) {
-                        Ok(d) => d,
-                        Err(e) => e.duration(),
-                    };
-                    diff > self.skew
-                }
-            };
-            if expired {
-                return Err(self.fact("request-expired", &[]));
-            }
+        if !self.has(Fault::SkewAccepted)
+            && let Some(e) = self.skew_refusal(&claims.amz_date, signed_at, self.clock.now())
+        {
+            return Err(e);
         }
         if !self.has(Fault::AcceptWrongSignature) && !sigv4::verify(&claims, secret.expose(), req) {
             return Err(mismatch(None));
@@ -705,6 +722,57 @@ impl Emulator {
             owner,
             key_id: Some(claims.key_id),
             service,
+        })
+    }
+
+    /// The refusal of a request dated more than the allowed skew from the emulator's clock,
+    /// either way, as AWS's query front end words it (`spec/facts.json`): 403
+    /// SignatureDoesNotMatch naming the request's date, the bound it crossed and the server's
+    /// time. Presigned requests get the same 15 minutes, whatever their `X-Amz-Expires` says,
+    /// as that front end does. The `skew-request-expired` fault answers EC2's `400
+    /// RequestExpired` instead.
+    fn skew_refusal(
+        &self,
+        request_date: &str,
+        signed_at: SystemTime,
+        now: SystemTime,
+    ) -> Option<ApiError> {
+        let behind = now.duration_since(signed_at).is_ok_and(|d| d > self.skew);
+        let ahead = signed_at.duration_since(now).is_ok_and(|d| d > self.skew);
+        if !behind && !ahead {
+            return None;
+        }
+        if self.has(Fault::SkewRequestExpired) {
+            return Some(ApiError {
+                status: 400,
+                sender: true,
+                code: "RequestExpired".into(),
+                message: "Request has expired.".into(),
+            });
+        }
+        let minutes = (self.skew.as_secs() / 60).to_string();
+        let server_time = amz_date(now);
+        Some(if behind {
+            let earliest = now.checked_sub(self.skew).unwrap_or(UNIX_EPOCH);
+            self.fact(
+                "signature-expired",
+                &[
+                    ("request_date", request_date),
+                    ("earliest", &amz_date(earliest)),
+                    ("server_time", &server_time),
+                    ("minutes", &minutes),
+                ],
+            )
+        } else {
+            self.fact(
+                "signature-not-yet-current",
+                &[
+                    ("request_date", request_date),
+                    ("latest", &amz_date(now + self.skew)),
+                    ("server_time", &server_time),
+                    ("minutes", &minutes),
+                ],
+            )
         })
     }
 
@@ -918,6 +986,7 @@ impl Emulator {
             }
             "DeleteUser" => {
                 self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                self.throttle_once(op, &st.fold(&target), "")?;
                 st.delete_user(&target, self.has(Fault::DeleteUserWithKeys))
                     .map_err(se)?;
                 ok(json!({}))
@@ -1008,6 +1077,14 @@ impl Emulator {
                         }
                     }
                 }
+                if next.is_none() && self.has(Fault::ListKeepsDeletedKeys) {
+                    // The bug: deleted keys stay in the listing, with the status they had.
+                    list.extend(
+                        user.deleted
+                            .iter()
+                            .map(|k| self.key_metadata(k, &user.name)),
+                    );
+                }
                 let mut value = json!({ "AccessKeyMetadata": list, "IsTruncated": next.is_some() });
                 if let Some(m) = next {
                     value["Marker"] = Value::String(m);
@@ -1018,6 +1095,9 @@ impl Emulator {
                 self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
                 let id = s("AccessKeyId").unwrap_or_default();
                 let folded = st.fold(&target);
+                if op == "DeleteAccessKey" {
+                    self.throttle_once(op, &folded, id)?;
+                }
                 if st.user_by_key(&folded).is_none() {
                     return Err(se(StoreError::NoSuchUser(target)));
                 }
@@ -1095,6 +1175,12 @@ impl Emulator {
         let body = match out {
             Output::Iam { op, value, leaked } => {
                 let mut body = encode_success(self.model, op, &value, rid);
+                if op == "CreateUser" && self.has(Fault::WrongSuccessRoot) {
+                    // The bug: the result wrapper's name written as the root element too.
+                    body = body
+                        .replacen("<CreateUserResponse", "<CreateUserResult", 1)
+                        .replace("</CreateUserResponse>", "</CreateUserResult>");
+                }
                 for (id, secret) in leaked {
                     let tag = format!("<AccessKeyId>{id}</AccessKeyId>");
                     body = body.replace(

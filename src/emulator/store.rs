@@ -22,6 +22,8 @@ pub(crate) struct Policy {
     pub secret_len: usize,
     pub reuse_key_ids: bool,
     pub secret_reuse: bool,
+    /// Keep each user's deleted keys (the `list-keeps-deleted-keys` fault lists them).
+    pub keep_deleted_keys: bool,
     pub fold_case: bool,
     pub quota: usize,
     pub enforce_quota: bool,
@@ -37,6 +39,9 @@ pub(crate) struct User {
     pub created: SystemTime,
     /// Key IDs in creation order.
     pub keys: Vec<String>,
+    /// Keys deleted from this user, in deletion order; kept only with
+    /// [`Policy::keep_deleted_keys`].
+    pub deleted: Vec<Key>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +164,7 @@ impl Store {
             path: path.to_owned(),
             created: now,
             keys: Vec::new(),
+            deleted: Vec::new(),
         };
         Ok(self.users.entry(folded).or_insert(user))
     }
@@ -288,9 +294,12 @@ impl Store {
 
     pub fn delete_key(&mut self, folded: &str, id: &str) -> Result<(), StoreError> {
         self.owned_key(folded, id)?;
-        self.keys.remove(id);
+        let key = self.keys.remove(id);
         if let Some(u) = self.users.get_mut(folded) {
             u.keys.retain(|k| k != id);
+            if self.policy.keep_deleted_keys {
+                u.deleted.extend(key);
+            }
         }
         Ok(())
     }
@@ -390,6 +399,7 @@ mod tests {
             secret_len: 40,
             reuse_key_ids: false,
             secret_reuse: false,
+            keep_deleted_keys: false,
             fold_case: true,
             quota: 2,
             enforce_quota: true,

@@ -33,6 +33,9 @@ pub struct LimitFact {
     pub value: u64,
     pub source: String,
     pub statement: String,
+    /// Where the fact was seen (public reports of real answers, a documentation page).
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -90,6 +93,9 @@ pub struct ErrorFact {
     pub fault: String,
     pub source: String,
     pub message: String,
+    /// Where the wording was seen (public reports of real answers, a documentation page).
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -7,7 +7,7 @@
 //! is otherwise identical. Everything that came from the endpoint or a generated case is
 //! escaped, so the terminal shows control characters instead of obeying them.
 
-use super::{Tally, by_class, escape_lines, escape_text, quoted, status_label};
+use super::{Tally, by_class, escape_label, escape_lines, escape_text, quoted, status_label};
 use crate::contract::{Finding, Report, RuleResult, Status};
 use std::fmt::Write;
 
@@ -128,7 +128,7 @@ fn failures(out: &mut String, report: &Report, color: bool) {
                 "{} {}: {} (source: {})",
                 paint("FAIL", BOLD_RED, color),
                 paint(&escape_text(&r.id), BOLD, color),
-                escape_text(&r.title),
+                escape_label(&r.title),
                 r.source.as_str()
             );
             if r.findings.is_empty() {
@@ -172,7 +172,7 @@ fn stale_entries(out: &mut String, report: &Report, color: bool) {
                 "  {} {}: {} (baseline reason: {})",
                 paint("XPASS", BOLD_MAGENTA, color),
                 escape_text(&r.id),
-                escape_text(&r.title),
+                escape_label(&r.title),
                 escape_text(r.baseline_reason.as_deref().unwrap_or("none given"))
             );
         }

@@ -7,7 +7,7 @@
 //! of backticks inside them, so hostile response text cannot close a block early.
 
 use super::console::finding_lines;
-use super::{Tally, by_class, escape_text, status_label, without_port};
+use super::{Tally, by_class, escape_label, escape_text, status_label, without_port};
 use crate::contract::{Finding, Report, Status};
 use std::fmt::Write;
 
@@ -89,7 +89,7 @@ fn render(report: &Report, stable: bool) -> String {
                 out,
                 "| {} | {} | {} | {} | {} | {} |",
                 code_span(&escape_text(&r.id)),
-                md_text(&escape_text(&r.title)),
+                md_text(&escape_label(&r.title)),
                 status_label(r.status).to_uppercase(),
                 r.cases,
                 r.source.as_str(),
@@ -113,7 +113,7 @@ fn render(report: &Report, stable: bool) -> String {
                 "\n### {} {}: {}\n",
                 status_label(r.status).to_uppercase(),
                 code_span(&escape_text(&r.id)),
-                md_text(&escape_text(&r.title))
+                md_text(&escape_label(&r.title))
             );
             let _ = writeln!(out, "Source: {}.", r.source.as_str());
             out.push('\n');

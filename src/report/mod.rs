@@ -89,6 +89,25 @@ pub fn escape_text(s: &str) -> String {
     escape_inner(s, false)
 }
 
+/// Escapes the harness's own text (rule titles, which quote model patterns such as
+/// `[\w+=,.@-]+`): only control characters, which could break a line or drive a terminal, are
+/// escaped. A backslash stays one backslash, so a pattern reads as the model has it; what an
+/// endpoint sent goes through [`escape_text`] instead, where `\\` keeps escapes unambiguous.
+pub fn escape_label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// [`escape_text`] in double quotes, with `"` escaped, so leading and trailing spaces show.
 pub fn quoted(s: &str) -> String {
     format!("\"{}\"", escape_inner(s, true))
@@ -197,6 +216,15 @@ mod tests {
         assert_eq!(without_port("http://[::1]:80"), "http://[::1]:PORT");
         assert_eq!(without_port("http://[::1]"), "http://[::1]");
         assert_eq!(without_port("not a url"), "not a url");
+    }
+
+    #[test]
+    fn labels_keep_backslashes_and_escape_only_controls() {
+        assert_eq!(
+            escape_label("UserName: \\w in [\\w+=,.@-]+ is ASCII"),
+            "UserName: \\w in [\\w+=,.@-]+ is ASCII"
+        );
+        assert_eq!(escape_label("a\nb\u{1b}[2J\u{e9}"), "a\\nb\\u{1b}[2J\u{e9}");
     }
 
     #[test]

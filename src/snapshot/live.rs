@@ -707,9 +707,16 @@ impl Session<'_> {
         )
         .await?;
         self.case(
-            "auth.request-expired",
+            "auth.signature-expired",
             list_a(),
             Signing::Skewed(-3600),
+            None,
+        )
+        .await?;
+        self.case(
+            "auth.signature-not-yet-current",
+            list_a(),
+            Signing::Skewed(3600),
             None,
         )
         .await?;

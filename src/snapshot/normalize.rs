@@ -18,7 +18,9 @@
 //!   `AccessKeyId` must match `^AKIA[A-Z2-7]{16}$`, `SecretAccessKey` `^[A-Za-z0-9+/]{40}$`,
 //!   `CreateDate`/`LastUsedDate` ISO 8601 date-time, `RequestId` (and the header) a UUID,
 //!   `UserId` `^AIDA[A-Z2-7]{16,17}$`, `Account` twelve digits; the account in any
-//!   `arn:aws:iam::` or `arn:aws:sts::` ARN becomes `[account]`. A value of the wrong shape
+//!   `arn:aws:iam::` or `arn:aws:sts::` ARN becomes `[account]`; a date in ISO 8601 basic format
+//!   in text (`20220127T001427Z`, as AWS's clock-skew messages quote the request's and the
+//!   server's time) becomes `[amz-date]`. A value of the wrong shape
 //!   becomes a placeholder that says so (`[AccessKeyId: wrong shape, 12 characters]`) and is
 //!   listed in [`Normalized::violations`]; the value itself never appears, so a malformed secret
 //!   cannot leak through its error message either.
@@ -49,6 +51,7 @@ static USER_ID: LazyLock<Regex> = LazyLock::new(|| re(r"^AIDA[A-Z2-7]{16,17}$"))
 static ACCOUNT: LazyLock<Regex> = LazyLock::new(|| re(r"^\d{12}$"));
 static ARN_ACCOUNT: LazyLock<Regex> = LazyLock::new(|| re(r"arn:aws:(iam|sts)::\d{12}:"));
 static SECRET_RUN: LazyLock<Regex> = LazyLock::new(|| re(r"[A-Za-z0-9+/]{40,}"));
+static AMZ_DATE: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{8}T\d{6}Z\b"));
 
 /// A dynamic value whose shape was wrong. Says what was expected and what was found, in words
 /// that never repeat the value.
@@ -209,6 +212,7 @@ impl Normalizer {
     pub fn scrub(&self, text: &str) -> String {
         let s = self.replace_names(text);
         let s = ARN_ACCOUNT.replace_all(&s, "arn:aws:$1::[account]:");
+        let s = AMZ_DATE.replace_all(&s, "[amz-date]");
         SECRET_RUN
             .replace_all(&s, |c: &regex::Captures<'_>| {
                 if &c[0] == EXAMPLE_SECRET {
@@ -401,6 +405,10 @@ mod tests {
         assert!(out.text.contains("(body is not XML:"), "{}", out.text);
         assert!(!out.text.contains(secret));
         assert!(out.text.contains("arn:aws:iam::[account]:user/x"));
+        assert_eq!(
+            n.scrub("Signature expired: 20220127T001427Z is now earlier than 20220127T014428Z (20220127T015928Z - 15 min.)"),
+            "Signature expired: [amz-date] is now earlier than [amz-date] ([amz-date] - 15 min.)"
+        );
         assert!(n.normalize(204, &[], b"").text.ends_with("(empty body)\n"));
     }
 

@@ -154,6 +154,74 @@ fn every_rule_fails_against_a_fault_that_breaks_it() {
     );
 }
 
+/// A deviation never turns into a skip: against faults that once made the capability probe
+/// (or a driver) give up on rules, a whole run fails the rules the fault breaks, skips none,
+/// and fails no rule that does not list the fault unless the fault really breaks it too.
+#[test]
+fn a_deviation_fails_its_rule_and_skips_none() {
+    // (fault, rules that must fail, other rules allowed to fail because the fault breaks them too)
+    let cases: &[(Fault, &[&str], &[&str])] = &[
+        // A CreateUser success in the wrong envelope used to read as "cannot create users" and
+        // skipped 30 rules.
+        (Fault::WrongSuccessRoot, &["output.envelope"], &[]),
+        // Auth refusals answered with 400 used to read as "does not check signatures" and
+        // skipped the key-status and implicit-user rules.
+        (
+            Fault::WrongErrorStatus,
+            &["error.envelope", "lifecycle.key-status-governs-auth"],
+            &[
+                "accept.existing-user-name-range",
+                "error.no-such-entity",
+                "error.limit-exceeded",
+                "lifecycle.quota-counts-inactive",
+                "lifecycle.ids-unique-and-never-reused",
+                "lifecycle.user-names-fold-case",
+                "lifecycle.delete-user-with-keys-conflicts",
+                "auth.unsigned-refused",
+                "auth.bad-signature-refused",
+                "auth.unknown-key-refused",
+                "auth.clock-skew-wording",
+                "auth.wrong-scope-refused",
+                "auth.cross-user-denied",
+            ],
+        ),
+        (
+            Fault::ListKeepsDeletedKeys,
+            &[
+                "lifecycle.list-matches-model",
+                "lifecycle.ids-unique-and-never-reused",
+            ],
+            &[],
+        ),
+        (Fault::SkewRequestExpired, &["auth.clock-skew-wording"], &[]),
+        // Throttled deletes break no rule: the run retries them, and cleanup leaves nothing
+        // (`check_emulator` asserts that).
+        (Fault::ThrottleDeletes, &[], &[]),
+    ];
+    let rt = rt();
+    let mut problems = Vec::new();
+    for (fault, must_fail, may_fail) in cases {
+        let config = emulator::Config::default().with_fault(*fault).with_seed(7);
+        let report = rt.block_on(check_emulator(config, &quick_config(fault.name())));
+        for r in &report.rules {
+            let want_fail = must_fail.contains(&r.id.as_str());
+            match r.status {
+                Status::Skip => problems.push(format!(
+                    "{fault}: {} skipped ({})",
+                    r.id,
+                    r.skip_reason.clone().unwrap_or_default()
+                )),
+                Status::Fail if !want_fail && !may_fail.contains(&r.id.as_str()) => {
+                    problems.push(format!("{fault}: {} failed too", r.id))
+                }
+                Status::Pass if want_fail => problems.push(format!("{fault}: {} passed", r.id)),
+                _ => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// Reports never hold a secret, even when the endpoint leaks secrets into every listing
 /// (`secret-in-list`) and the findings quote those responses.
 #[test]
@@ -643,4 +711,235 @@ fn a_bad_sequence_or_rule_is_a_usage_error() {
             "{stderr}"
         );
     }
+}
+
+/// Cleanup's own deletes, throttled (the `throttle-deletes` fault answers the first delete of
+/// every user and key with 400 Throttling and deletes nothing), are retried with back-off: the
+/// ledger's users and keys are all deleted and nothing is reported as left.
+#[test]
+fn throttled_cleanup_finishes_and_warns_about_nothing() {
+    use iam_contract::contract::{LedgerEntry, cleanup_ledger};
+    rt().block_on(async {
+        let emu = emulator::start(emulator::Config::default().with_fault(Fault::ThrottleDeletes))
+            .await
+            .expect("emulator");
+        let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
+        let call = |action: &str, extra: &[(&str, &str)]| {
+            let mut p = vec![
+                ("Action".to_owned(), action.to_owned()),
+                ("Version".to_owned(), "2010-05-08".to_owned()),
+            ];
+            p.extend(
+                extra
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            );
+            let client = client.clone();
+            async move { client.call(&p).await.expect("call") }
+        };
+        let mut entries = Vec::new();
+        for u in 0..4 {
+            let name = format!("icx0000000a-thr{u}");
+            entries.push(LedgerEntry::User { name: name.clone() });
+            assert_eq!(call("CreateUser", &[("UserName", &name)]).await.status, 200);
+            for _ in 0..2 {
+                assert_eq!(
+                    call("CreateAccessKey", &[("UserName", &name)]).await.status,
+                    200
+                );
+            }
+        }
+        let out = cleanup_ledger(&client, Model::embedded(), &entries).await;
+        assert!(out.left.is_empty(), "left: {:?}", out.left);
+        assert_eq!((out.users_deleted, out.keys_deleted), (4, 8));
+        let inv = emu.emulator().inventory();
+        assert_eq!(
+            inv.users.len(),
+            1,
+            "only the bootstrap user is left: {:?}",
+            inv.users
+        );
+    });
+}
+
+/// A canned IAM endpoint for cleanup: `answer(action, params, nth)` gives the status and body
+/// of the `nth` request (from 0) with that action and those parameters. Serves keep-alive
+/// connections until the test process ends.
+fn fake_endpoint(
+    answer: impl Fn(&str, &[(String, String)], usize) -> (u16, String) + Send + Sync + 'static,
+) -> String {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "http://127.0.0.1:{}/",
+        listener.local_addr().unwrap().port()
+    );
+    let answer = Arc::new(answer);
+    let seen: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+    std::thread::spawn(move || {
+        for sock in listener.incoming().flatten() {
+            let (answer, seen) = (answer.clone(), seen.clone());
+            std::thread::spawn(move || {
+                let mut sock = sock;
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let head_end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match sock.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + len {
+                        match sock.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let params = iam_contract::wire::decode_form(&buf[head_end..head_end + len])
+                        .unwrap_or_default();
+                    buf.drain(..head_end + len);
+                    let action = params
+                        .iter()
+                        .find(|(k, _)| k == "Action")
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                    let nth = {
+                        let mut seen = seen.lock().unwrap();
+                        let n = seen.entry(format!("{params:?}")).or_default();
+                        *n += 1;
+                        *n - 1
+                    };
+                    let (status, body) = answer(&action, &params, nth);
+                    let response = format!(
+                        "HTTP/1.1 {status} Canned\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if sock.write_all(response.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Before cleanup warns that it left something, it looks: a key whose delete failed but that
+/// went with its user is not reported; a key and a user that are still there are. Every
+/// request is first answered with one of the ways services say "slow down" (400 Throttling,
+/// ThrottlingException, RequestLimitExceeded, TooManyRequestsException, SlowDown, 429, 503),
+/// and cleanup retries each.
+#[test]
+fn cleanup_warns_only_about_what_is_still_there() {
+    use iam_contract::contract::{LedgerEntry, cleanup_ledger};
+    const NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+    let error = |status: u16, code: &str| {
+        (
+            status,
+            format!(
+                "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>m</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+            ),
+        )
+    };
+    let ok = |action: &str, result: &str| {
+        (
+            200,
+            format!(
+                "<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"
+            ),
+        )
+    };
+    let listing = |ids: &[&str]| {
+        let members: String = ids
+            .iter()
+            .map(|id| format!("<member><UserName>u</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status></member>"))
+            .collect();
+        format!("<AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>")
+    };
+    let gone_user = std::sync::atomic::AtomicBool::new(false);
+    let url = fake_endpoint(move |action, params, nth| {
+        let slow_down = [
+            error(400, "Throttling"),
+            error(400, "ThrottlingException"),
+            error(400, "RequestLimitExceeded"),
+            error(400, "TooManyRequestsException"),
+            (
+                503,
+                "<Error><Code>SlowDown</Code><Message>m</Message></Error>".to_owned(),
+            ),
+            (429, String::new()),
+            (503, String::new()),
+        ];
+        let user = params
+            .iter()
+            .find(|(k, _)| k == "UserName")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        if nth == 0 {
+            let i = action.len() + user.len();
+            return slow_down[i % slow_down.len()].clone();
+        }
+        use std::sync::atomic::Ordering::SeqCst;
+        match (action, user) {
+            // gone-with-user: its key cannot be deleted on its own, but DeleteUser takes it along.
+            ("ListAccessKeys", "gone-with-user") if gone_user.load(SeqCst) => {
+                error(404, "NoSuchEntity")
+            }
+            ("ListAccessKeys", "gone-with-user") => {
+                ok("ListAccessKeys", &listing(&["AKIAGONE000000000001"]))
+            }
+            ("DeleteAccessKey", _) => error(403, "AccessDenied"),
+            ("DeleteUser", "gone-with-user") => {
+                gone_user.store(true, SeqCst);
+                ok("DeleteUser", "")
+            }
+            // stuck: nothing of it can be deleted, and it stays.
+            ("ListAccessKeys", "stuck") => {
+                ok("ListAccessKeys", &listing(&["AKIASTUCK00000000001"]))
+            }
+            ("DeleteUser", "stuck") => error(409, "DeleteConflict"),
+            ("GetUser", "stuck") => ok(
+                "GetUser",
+                "<User><Path>/</Path><UserName>stuck</UserName><UserId>AIDA1</UserId><Arn>arn:aws:iam::1:user/stuck</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate></User>",
+            ),
+            _ => error(400, "InvalidAction"),
+        }
+    });
+    let client = Client::new(
+        &url,
+        Some(iam_contract::client::Credentials::new(
+            iam_contract::client::EXAMPLE_ACCESS_KEY_ID,
+            iam_contract::client::EXAMPLE_SECRET_ACCESS_KEY,
+        )),
+    )
+    .expect("client");
+    let entries = vec![
+        LedgerEntry::User {
+            name: "gone-with-user".into(),
+        },
+        LedgerEntry::User {
+            name: "stuck".into(),
+        },
+    ];
+    let out = rt().block_on(cleanup_ledger(&client, Model::embedded(), &entries));
+    assert_eq!(out.users_deleted, 1, "{out:?}");
+    assert_eq!(
+        out.left,
+        [
+            "key AKIASTUCK00000000001 of stuck: HTTP 403, and it is still there",
+            "user stuck: HTTP 409, and it is still there",
+        ],
+        "{out:?}"
+    );
 }

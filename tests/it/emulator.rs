@@ -583,8 +583,26 @@ fn authentication_errors() {
     };
     assert_eq!(skew(14 * 60).status, 200);
     assert_eq!(skew(-14 * 60).status, 200);
-    expect_error(&skew(16 * 60), 400, "RequestExpired");
-    expect_error(&skew(-16 * 60), 400, "RequestExpired");
+    // As AWS's query front end answers it: 403 SignatureDoesNotMatch, naming the request's date,
+    // the bound it crossed and the emulator's own time (the manual clock's, not the system's).
+    let r = skew(-16 * 60);
+    expect_error(&r, 403, "SignatureDoesNotMatch");
+    assert_eq!(
+        between(&r, "Message").as_deref(),
+        Some(
+            "Signature expired: 20270115T074400Z is now earlier than 20270115T074500Z \
+             (20270115T080000Z - 15 min.)"
+        )
+    );
+    let r = skew(16 * 60);
+    expect_error(&r, 403, "SignatureDoesNotMatch");
+    assert_eq!(
+        between(&r, "Message").as_deref(),
+        Some(
+            "Signature not yet current: 20270115T081600Z is still later than 20270115T081500Z \
+             (20270115T080000Z + 15 min.)"
+        )
+    );
 
     // Inactive and deleted keys.
     call_at(
@@ -647,7 +665,7 @@ fn presigned_query_form_is_verified() {
     };
     use aws_smithy_runtime_api::client::identity::Identity;
     let e = emu(&[]);
-    let presign = |creds: &Credentials| {
+    let presign_at = |creds: &Credentials, at: SystemTime, expires: u64| {
         let query = encode_form(&[("Action", "ListUsers"), V]);
         let url = format!("http://{HOST}/?{query}");
         let identity: Identity = aws_credential_types::Credentials::new(
@@ -660,12 +678,12 @@ fn presigned_query_form_is_verified() {
         .into();
         let mut settings = SigningSettings::default();
         settings.signature_location = SignatureLocation::QueryParams;
-        settings.expires_in = Some(Duration::from_secs(300));
+        settings.expires_in = Some(Duration::from_secs(expires));
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&identity)
             .region("us-east-1")
             .name("iam")
-            .time(SystemTime::now())
+            .time(at)
             .settings(settings)
             .build()
             .unwrap();
@@ -688,10 +706,26 @@ fn presigned_query_form_is_verified() {
             body: vec![],
         }
     };
+    let presign = |creds: &Credentials| presign_at(creds, SystemTime::now(), 300);
     let r = e.handle(&presign(&admin()));
     assert_eq!(r.status, 200, "{}", r.text());
     let wrong = Credentials::new(EXAMPLE_ACCESS_KEY_ID, "z".repeat(40));
     expect_error(&e.handle(&presign(&wrong)), 403, "SignatureDoesNotMatch");
+    // IAM's query front end gives presigned requests the same 15 minutes either way, whatever
+    // X-Amz-Expires says (recorded for STS, which shares it; see spec/facts.json).
+    let minutes = |m: u64| Duration::from_secs(m * 60);
+    let r = e.handle(&presign_at(&admin(), SystemTime::now() - minutes(10), 60));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = e.handle(&presign_at(&admin(), SystemTime::now() - minutes(20), 3600));
+    expect_error(&r, 403, "SignatureDoesNotMatch");
+    assert!(r.text().contains("Signature expired: "), "{}", r.text());
+    let r = e.handle(&presign_at(&admin(), SystemTime::now() + minutes(20), 3600));
+    expect_error(&r, 403, "SignatureDoesNotMatch");
+    assert!(
+        r.text().contains("Signature not yet current: "),
+        "{}",
+        r.text()
+    );
 }
 
 #[test]
@@ -1238,8 +1272,52 @@ fn check_fault(f: Fault) {
             );
             assert_eq!(
                 (good.handle(&req).status, bad.handle(&req).status),
-                (400, 200)
+                (403, 200)
             );
+        }
+        Fault::WrongSuccessRoot => {
+            let (g, b) = both(&[("Action", "CreateUser"), ("UserName", "eve")]);
+            assert_eq!((g.status, b.status), (200, 200));
+            assert!(g.text().starts_with("<CreateUserResponse "), "{}", g.text());
+            assert!(b.text().starts_with("<CreateUserResult "), "{}", b.text());
+            assert!(b.text().ends_with("</CreateUserResult>"), "{}", b.text());
+            assert_well_formed(&b);
+            // Only CreateUser: the rest of the API answers as before.
+            let (g, b) = both(&[("Action", "GetUser"), ("UserName", "eve")]);
+            assert_eq!(g.text().split('>').next(), b.text().split('>').next());
+        }
+        Fault::ThrottleDeletes => {
+            let k = create_key(&bad, "bob").access_key_id;
+            let del = [
+                ("Action", "DeleteAccessKey"),
+                ("UserName", "bob"),
+                ("AccessKeyId", k.as_str()),
+            ];
+            // Throttled once, and the throttled request deleted nothing; then it goes through.
+            expect_error(&call(&bad, &del), 400, "Throttling");
+            assert_eq!(key_ids(&bad, "bob"), vec![k.clone()]);
+            assert_eq!(call(&bad, &del).status, 200);
+            let del_user = [("Action", "DeleteUser"), ("UserName", "bob")];
+            expect_error(&call(&bad, &del_user), 400, "Throttling");
+            assert_eq!(call(&bad, &del_user).status, 200);
+            assert_eq!(call(&good, &del_user).status, 200);
+        }
+        Fault::SkewRequestExpired => {
+            for secs in [3600i64, -3600] {
+                let at = if secs > 0 {
+                    SystemTime::now() + Duration::from_secs(secs as u64)
+                } else {
+                    SystemTime::now() - Duration::from_secs(secs.unsigned_abs())
+                };
+                let req = sign_at(
+                    post(&[("Action", "ListUsers"), V]),
+                    &admin(),
+                    &Scope::default(),
+                    at,
+                );
+                expect_error(&good.handle(&req), 403, "SignatureDoesNotMatch");
+                expect_error(&bad.handle(&req), 400, "RequestExpired");
+            }
         }
         Fault::WrongScopeAccepted => {
             let scope = Scope {
@@ -1363,6 +1441,28 @@ fn check_fault(f: Fault) {
             };
             assert_eq!((raw(&good), raw(&bad)), (400, 200));
         }
+        Fault::ListKeepsDeletedKeys => {
+            let listed: Vec<Option<String>> = [&good, &bad]
+                .iter()
+                .map(|e| {
+                    let k = create_key(e, "bob").access_key_id;
+                    let del = [
+                        ("Action", "DeleteAccessKey"),
+                        ("UserName", "bob"),
+                        ("AccessKeyId", k.as_str()),
+                    ];
+                    assert_eq!(call(e, &del).status, 200);
+                    // Deleted is deleted, fault or not: a second delete is 404.
+                    assert_eq!(call(e, &del).status, 404);
+                    between(
+                        &call(e, &[("Action", "ListAccessKeys"), ("UserName", "bob")]),
+                        "AccessKeyId",
+                    )
+                })
+                .collect();
+            assert_eq!(listed[0], None);
+            assert!(listed[1].is_some());
+        }
     }
     // Whatever the fault, the baseline stays conforming on a plain call.
     assert_eq!(call(&good, &[("Action", "ListUsers")]).status, 200);
@@ -1436,7 +1536,12 @@ async fn loopback_lifecycle_get_form_and_shutdown() {
         )
         .await
         .unwrap();
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 403);
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("Signature not yet current: "),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     let mut big = RawRequest::form(&p(&[("Action", "ListUsers")]));
     big.body.extend(std::iter::repeat_n(b'x', 200 * 1024));
     let r = client.send(&big, &Signing::Unsigned).await.unwrap();

@@ -474,3 +474,23 @@ fn matrix_has_a_column_per_target_and_the_right_cells() {
     );
     assert!(m.contains("Legend"));
 }
+
+/// A rule title quotes the model's pattern; the console and Markdown print it as the model has
+/// it (`\w`), not with the doubled backslash of an escaped endpoint value (`\\w`).
+#[test]
+fn titles_print_model_patterns_as_the_model_has_them() {
+    use iam_contract::contract::catalogue;
+    use iam_contract::model::Model;
+    let title = catalogue(Model::embedded())
+        .into_iter()
+        .find(|r| r.id == "input.user-name.pattern-ascii-word")
+        .expect("the derived rule")
+        .title;
+    assert_eq!(title, r"UserName: \w in [\w+=,.@-]+ is ASCII");
+    let mut report = sample("emulator");
+    report.rules[1].title = title.clone();
+    for text in [console(&report, false), to_markdown(&report)] {
+        assert!(text.contains(&title), "{text}");
+        assert!(!text.contains(r"\\w"), "{text}");
+    }
+}

@@ -221,3 +221,39 @@ fn the_checker_catches_a_forbidden_edge_and_a_stale_entry() {
         "{v:?}"
     );
 }
+
+/// The lines of non-test code that print to standard output with `print!`/`println!`.
+fn stdout_prints(code: &str) -> Vec<String> {
+    code.lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            l.contains("println!(") && !l.contains("eprintln!(")
+                || l.contains("print!(") && !l.contains("eprint!(")
+        })
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+/// Everything printed to standard output goes through `cli::common::out`, which ends quietly
+/// when the reader has gone away; `print!` would panic on a closed pipe.
+#[test]
+fn standard_output_is_written_through_one_helper() {
+    let src = root().join("src");
+    let mut v = Vec::new();
+    for file in rust_files(&src) {
+        let code = code_of(&std::fs::read_to_string(&file).expect("readable"));
+        for line in stdout_prints(&code) {
+            v.push(format!("{}: {line}", file.display()));
+        }
+    }
+    assert!(
+        v.is_empty(),
+        "print!/println! outside cli::common::out:\n  {}",
+        v.join("\n  ")
+    );
+    // The checker can fail.
+    assert_eq!(
+        stdout_prints("println!(\"x\");\neprintln!(\"y\");\nprint!(\"{t}\");"),
+        ["println!(\"x\");", "print!(\"{t}\");"]
+    );
+}

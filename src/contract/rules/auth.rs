@@ -45,8 +45,17 @@ pub const ROWS: &[RuleRow] = &[
         source: Source::Docs,
         profile: Profile::Model,
         title: "Requests signed 20 minutes off are refused",
-        checks: "A request whose signing time is 20 minutes from now (either way) is refused with a 4xx and creates no key.",
+        checks: "A request whose signing time is 20 minutes from now (either way) is refused with a 4xx and creates no key (any refusal will do; the aws profile wants AWS's answer).",
         faults: &[Fault::SkewAccepted],
+    },
+    RuleRow {
+        id: RuleId::AuthClockSkewWording,
+        class: RuleClass::Auth,
+        source: Source::Recorded,
+        profile: Profile::Aws,
+        title: "Clock skew is refused as AWS refuses it",
+        checks: "A request signed 20 minutes in the past gets 403 SignatureDoesNotMatch \"Signature expired: DATE is now earlier than DATE (DATE - 15 min.)\", 20 minutes ahead \"Signature not yet current: DATE is still later than DATE (DATE + 15 min.)\" (spec/facts.json), the bound 15 minutes from the server's time and the request's date beyond it.",
+        faults: &[Fault::SkewRequestExpired, Fault::SkewAccepted],
     },
     RuleRow {
         id: RuleId::AuthWrongScope,
@@ -162,6 +171,82 @@ pub fn judge_refused(case: &AuthCase, ex: &Exchange) -> Verdict {
     )
 }
 
+/// The verdicts on one mis-signed request: refused (and created nothing), and for a skewed
+/// signing time also AWS's code, status and wording.
+pub fn judge_case(model: &Model, case: &AuthCase, ex: &Exchange) -> Vec<Verdict> {
+    let mut v = vec![judge_refused(case, ex)];
+    if let Signing::Skewed(secs) = case.request.signing {
+        v.push(judge_skew_wording(model, secs, ex));
+    }
+    v
+}
+
+/// A request signed `skew` seconds off (beyond the allowed skew) gets AWS's answer: 403
+/// SignatureDoesNotMatch with the facts' wording for its direction, where the bound is the
+/// allowed skew away from the server's time and the request's date lies beyond it.
+pub fn judge_skew_wording(model: &Model, skew: i64, ex: &Exchange) -> Verdict {
+    let facts = model.facts();
+    let allowed = facts.limits.clock_skew_seconds.value;
+    let (id, bound, sign) = if skew < 0 {
+        ("signature-expired", "earliest", -1)
+    } else {
+        ("signature-not-yet-current", "latest", 1)
+    };
+    let fact = facts.error(id);
+    let template = fact.render(&[("minutes", &(allowed / 60).to_string())]);
+    let expected = format!(
+        "{} {} {:?} (dates in ISO 8601 basic format, the bound {allowed} s from the server's time)",
+        fact.status, fact.code, fact.message
+    );
+    let Some(message) = ex
+        .message()
+        .filter(|_| ex.status() == fact.status && ex.code() == Some(fact.code.as_str()))
+    else {
+        return Verdict::fail(RuleId::AuthClockSkewWording, expected);
+    };
+    let dates = match_dates(&template, message);
+    let ok = dates.as_ref().is_some_and(|d| {
+        let (Some(request), Some(bound), Some(server)) =
+            (d.get("request_date"), d.get(bound), d.get("server_time"))
+        else {
+            return false;
+        };
+        let beyond = (*request - *bound).whole_seconds().signum() == sign;
+        *bound - *server == time::Duration::seconds(sign * allowed as i64) && beyond
+    });
+    Verdict::check(RuleId::AuthClockSkewWording, ok, expected)
+}
+
+/// Matches `message` against a wording `template` whose remaining `{holes}` stand for dates in
+/// ISO 8601 basic format (`20220127T001427Z`); returns the dates by hole name.
+fn match_dates(
+    template: &str,
+    message: &str,
+) -> Option<std::collections::BTreeMap<String, time::OffsetDateTime>> {
+    let mut pattern = String::from("^");
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}')?;
+        pattern.push_str(&regex::escape(&rest[..open]));
+        pattern.push_str(r"(\d{8}T\d{6}Z)");
+        names.push(rest[open + 1..close].to_owned());
+        rest = &rest[close + 1..];
+    }
+    pattern.push_str(&regex::escape(rest));
+    pattern.push('$');
+    let caps = regex::Regex::new(&pattern).ok()?.captures(message)?;
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let date = time::PrimitiveDateTime::parse(caps.get(i + 1)?.as_str(), &fmt).ok()?;
+            Some((name, date.assume_utc()))
+        })
+        .collect()
+}
+
 /// A user signing with its own key asks for a key for another user: 403 AccessDenied, no key.
 pub fn judge_cross_user(ex: &Exchange, signer: &str, other: &str) -> Verdict {
     Verdict::check(
@@ -179,22 +264,19 @@ mod drive {
     use super::*;
     use crate::contract::runner::Runner;
 
-    const RULES: [RuleId; 6] = [
+    const RULES: [RuleId; 7] = [
         RuleId::AuthUnsigned,
         RuleId::AuthBadSignature,
         RuleId::AuthUnknownKey,
         RuleId::AuthClockSkew,
+        RuleId::AuthClockSkewWording,
         RuleId::AuthWrongScope,
         RuleId::AuthCrossUser,
     ];
 
     /// The mis-signed requests on a user of the class's own, then the cross-user case.
     pub(crate) async fn drive(r: &Runner<'_>) {
-        if !r.need(
-            r.caps().can_create_users,
-            &RULES,
-            "the target cannot create users",
-        ) {
+        if !r.need_users(&RULES) {
             return;
         }
         let Some(creds) = r.client().credentials().cloned() else {
@@ -203,7 +285,7 @@ mod drive {
         };
         // A user of its own: the protocol probes count the fixture's keys concurrently.
         let fixture = r.name("authfix");
-        if !r.create_user(&fixture).await.is_success() {
+        if !r.create_user(&fixture).await.accepted() {
             r.need(
                 false,
                 &RULES,
@@ -216,7 +298,7 @@ mod drive {
             if let Some(k) = r.created(&ex, Some(&fixture)) {
                 r.delete_key(&fixture, &k.id).await;
             }
-            r.record(&ex, [judge_refused(&case, &ex)]);
+            r.record(&ex, judge_case(r.model(), &case, &ex));
         }
         cross_user(r).await;
         r.delete_user_fully(&fixture).await;
@@ -313,12 +395,70 @@ mod tests {
             .find(|c| c.rule == RuleId::AuthClockSkew)
             .unwrap();
         assert_eq!(skew.request.case().signing, "skewed:+1200s");
+        // The model profile takes any refusal; EC2's answer is one.
         let refused = answer(
             &skew.request,
             400,
-            &error_body("RequestExpired", "Sender", "x"),
+            &error_body("RequestExpired", "Sender", "Request has expired."),
         );
         assert!(!judge_refused(skew, &refused).failed());
+    }
+
+    /// AWS's own answers, as AWS CLI users have reported them, pass; EC2's answer, the wrong
+    /// direction, a bound that is not 15 minutes from the server's time, or a date on the wrong
+    /// side of it fail.
+    #[test]
+    fn clock_skew_wants_aws_code_status_and_wording() {
+        let req =
+            Request::new(model(), OPERATION, &[("UserName", "u")]).signed(Signing::Skewed(-1200));
+        let judge = |skew: i64, status: u16, code: &str, message: &str| {
+            let ex = answer(&req, status, &error_body(code, "Sender", message));
+            !judge_skew_wording(model(), skew, &ex).failed()
+        };
+        let past = "Signature expired: 20220127T001427Z is now earlier than 20220127T014428Z (20220127T015928Z - 15 min.)";
+        let future = "Signature not yet current: 20220127T021928Z is still later than 20220127T021428Z (20220127T015928Z + 15 min.)";
+        assert!(judge(-1200, 403, "SignatureDoesNotMatch", past));
+        assert!(judge(1200, 403, "SignatureDoesNotMatch", future));
+        assert!(!judge(-1200, 400, "RequestExpired", "Request has expired."));
+        assert!(!judge(-1200, 400, "SignatureDoesNotMatch", past));
+        assert!(!judge(1200, 403, "SignatureDoesNotMatch", past));
+        assert!(!judge(-1200, 403, "SignatureDoesNotMatch", future));
+        assert!(!judge(
+            -1200,
+            403,
+            "SignatureDoesNotMatch",
+            &past.replace("014428Z", "014429Z")
+        ));
+        assert!(!judge(
+            -1200,
+            403,
+            "SignatureDoesNotMatch",
+            &past.replace("20220127T001427Z", "20220127T020000Z")
+        ));
+        assert!(!judge(
+            -1200,
+            403,
+            "SignatureDoesNotMatch",
+            "Signature expired"
+        ));
+        // The rule comes with every skewed case, and only with those.
+        let cases = cases();
+        let skewed = cases
+            .iter()
+            .find(|c| c.rule == RuleId::AuthClockSkew)
+            .unwrap();
+        let ex = answer(
+            &skewed.request,
+            403,
+            &error_body("SignatureDoesNotMatch", "Sender", future),
+        );
+        let rules: Vec<_> = judge_case(model(), skewed, &ex)
+            .into_iter()
+            .map(|v| v.rule)
+            .collect();
+        assert_eq!(rules, [RuleId::AuthClockSkew, RuleId::AuthClockSkewWording]);
+        let unsigned = &cases[0];
+        assert_eq!(judge_case(model(), unsigned, &ex).len(), 1);
     }
 
     #[test]

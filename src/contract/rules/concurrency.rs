@@ -59,11 +59,7 @@ mod drive {
     use futures::StreamExt;
 
     pub(crate) async fn drive(r: &Runner<'_>) {
-        if !r.need(
-            r.caps().can_create_users,
-            &[RuleId::ConcQuota, RuleId::ConcUniqueIds],
-            "the target cannot create users",
-        ) {
+        if !r.need_users(&[RuleId::ConcQuota, RuleId::ConcUniqueIds]) {
             return;
         }
         one_user(r).await;

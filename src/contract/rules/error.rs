@@ -184,11 +184,7 @@ mod drive {
         let ex = r.create_key(&missing).await;
         r.record(&ex, judge_no_such_entity(model, &ex, &missing));
 
-        if !r.need(
-            r.caps().can_create_users,
-            &[RuleId::ErrorLimitExceeded],
-            "the target cannot create users",
-        ) {
+        if !r.need_users(&[RuleId::ErrorLimitExceeded]) {
             return;
         }
         let user = r.name("quota");

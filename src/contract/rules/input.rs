@@ -207,6 +207,12 @@ pub fn judge_validation(
             got == want,
             format!("message {want:?}"),
         ));
+    } else if wording {
+        verdicts.push(Verdict::unjudged(
+            RuleId::InputValidationMessage,
+            "no invalid value got 400 ValidationError (the input rules report that), so there \
+             was no message to compare with IAM's wording",
+        ));
     }
     verdicts
 }
@@ -422,6 +428,13 @@ mod tests {
         );
         let v = judge_validation(model(), "UserName", &ex, &b.value, &b.violations, true);
         assert_eq!(passes(&v, RuleId::InputValidationMessage), Some(true));
+        // No refusal, no message: unjudged, and the reason says so.
+        let ex = answer(&b.request, 404, &error_body("NoSuchEntity", "Sender", "x"));
+        let v = judge_validation(model(), "UserName", &ex, &b.value, &b.violations, true);
+        assert!(
+            matches!(judgement(&v, RuleId::InputValidationMessage), Some(super::super::Judgement::Unjudged(why)) if why.contains("no message")),
+            "{v:?}"
+        );
     }
 
     #[test]

@@ -32,8 +32,8 @@ pub const ROWS: &[RuleRow] = &[
         source: Source::Docs,
         profile: Profile::Model,
         title: "ListAccessKeys agrees with the reference model",
-        checks: "Listed keys are exactly the keys created and not deleted, with the status last set.",
-        faults: &[Fault::LowercaseStatus],
+        checks: "Listed keys are exactly the keys created and not deleted, with the status last set: a key the model does not hold (one deleted earlier included), a missing key or another status breaks it.",
+        faults: &[Fault::LowercaseStatus, Fault::ListKeepsDeletedKeys],
     },
     RuleRow {
         id: RuleId::LifeSecretOnce,
@@ -51,7 +51,7 @@ pub const ROWS: &[RuleRow] = &[
         profile: Profile::Model,
         title: "Key IDs are unique and deleted keys never come back",
         checks: "No key ID is issued twice, and a deleted key is never listed again.",
-        faults: &[Fault::ReuseKeyIds],
+        faults: &[Fault::ReuseKeyIds, Fault::ListKeepsDeletedKeys],
     },
     RuleRow {
         id: RuleId::LifeImplicitUser,
@@ -170,11 +170,7 @@ mod drive {
 
     pub(crate) async fn drive(r: &Runner<'_>) {
         let rules = lifecycle::RULES;
-        if !r.need(
-            r.caps().can_create_users,
-            rules,
-            "the target cannot create users",
-        ) {
+        if !r.need_users(rules) {
             return;
         }
         let auth = r.caps().verifies_signatures;

@@ -25,7 +25,7 @@ use super::{CaseRecord, Profile, Rule, RuleClass, Source};
 use crate::client::Signing;
 use crate::emulator::Fault;
 use crate::model::Model;
-use crate::wire::{Outcome, encode_form};
+use crate::wire::{Outcome, WireProblem, encode_form};
 use std::borrow::Cow;
 
 pub use super::exchange::Exchange;
@@ -95,6 +95,7 @@ rule_ids! {
     AuthBadSignature = "auth.bad-signature-refused",
     AuthUnknownKey = "auth.unknown-key-refused",
     AuthClockSkew = "auth.clock-skew-refused",
+    AuthClockSkewWording = "auth.clock-skew-wording",
     AuthWrongScope = "auth.wrong-scope-refused",
     AuthCrossUser = "auth.cross-user-denied",
     ProtoUnknownAction = "protocol.unknown-action",
@@ -404,12 +405,20 @@ pub fn every_response(model: &Model, ex: &Exchange) -> Vec<Verdict> {
         }
     } else {
         v.push(Verdict::pass(RuleId::OutputWellFormed));
-        let has_rid = j.decoded.request_id().is_some_and(|r| !r.is_empty());
-        v.push(Verdict::check(
-            RuleId::OutputRequestId,
-            has_rid,
-            "a RequestId in the response body",
-        ));
+        let envelope = success_envelope(model, ex);
+        // In an envelope the harness cannot read, where a RequestId should stand is unknown:
+        // `output.envelope` reports that answer, and the RequestId is judged where it can be.
+        let unreadable = envelope.as_ref().is_some_and(Verdict::failed)
+            && matches!(j.decoded.outcome, Outcome::Unreadable);
+        v.extend(envelope);
+        if !unreadable {
+            let has_rid = j.decoded.request_id().is_some_and(|r| !r.is_empty());
+            v.push(Verdict::check(
+                RuleId::OutputRequestId,
+                has_rid,
+                "a RequestId in the response body",
+            ));
+        }
     }
     if j.status >= 400 {
         v.extend(error::judge_envelope(model, ex));
@@ -447,6 +456,45 @@ pub fn judge_response_alone(model: &Model, ex: &Exchange) -> Vec<Verdict> {
     }
     v.retain(|v| RESPONSE_RULES.contains(&v.rule.as_str()));
     v
+}
+
+/// A success answer (a 2xx that is not an error envelope) to a call the model knows must come
+/// in the awsQuery envelope: root `<Action>Response` in the IAM namespace, with `<Action>Result`
+/// inside where the model has a result wrapper. Every such answer of the run is judged, the
+/// capability probe's included, so that a success the harness cannot decode is this rule's
+/// finding and not a reason to skip others. `None` for any other answer.
+pub fn success_envelope(model: &Model, ex: &Exchange) -> Option<Verdict> {
+    let j = ex.judged()?;
+    let action = ex.case.action.as_str();
+    if !(200..300).contains(&j.status)
+        || ex.case.method == "HEAD"
+        || model.operation(action).is_none()
+        || j.decoded.error().is_some()
+    {
+        return None;
+    }
+    let problems: Vec<String> = j
+        .decoded
+        .problems
+        .iter()
+        .filter(|p| {
+            matches!(
+                p,
+                WireProblem::WrongRoot { .. }
+                    | WireProblem::WrongNamespace { .. }
+                    | WireProblem::MissingWrapper { .. }
+            )
+        })
+        .map(ToString::to_string)
+        .collect();
+    Some(Verdict::check(
+        RuleId::OutputEnvelope,
+        problems.is_empty(),
+        format!(
+            "a {action}Response envelope in the IAM namespace ({})",
+            problems.join("; ")
+        ),
+    ))
 }
 
 /// The keys a ListAccessKeys answer lists, as (id, status); `None` when it did not succeed.

@@ -32,8 +32,8 @@ pub const ROWS: &[RuleRow] = &[
         source: Source::Model,
         profile: Profile::Model,
         title: "Success responses use the awsQuery envelope",
-        checks: "Root CreateAccessKeyResponse in the IAM namespace, with CreateAccessKeyResult inside.",
-        faults: &[Fault::WrongNamespace],
+        checks: "Every success answer (2xx) to a call the model knows, the capability probe's included, has the root <Action>Response in the IAM namespace with <Action>Result inside (CreateAccessKeyResponse and CreateAccessKeyResult for the operation under contract).",
+        faults: &[Fault::WrongNamespace, Fault::WrongSuccessRoot],
     },
     RuleRow {
         id: RuleId::OutputRequestId,
@@ -130,7 +130,12 @@ pub fn judge_created(
     now: time::OffsetDateTime,
 ) -> Option<(Vec<Verdict>, CreatedKey)> {
     let j = ex.judged().filter(|j| j.is_success())?;
-    let failures = output_failures(model, j);
+    // The envelope is judged on every success of the run (`super::success_envelope`), this
+    // one included.
+    let failures: Vec<_> = output_failures(model, j)
+        .into_iter()
+        .filter(|(rule, _)| *rule != RuleId::OutputEnvelope)
+        .collect();
     let mut v: Vec<Verdict> = failures
         .iter()
         .map(|(rule, reason)| {
@@ -140,11 +145,7 @@ pub fn judge_created(
             )
         })
         .collect();
-    for rule in [
-        RuleId::OutputEnvelope,
-        RuleId::OutputSchema,
-        RuleId::OutputStatusActive,
-    ] {
+    for rule in [RuleId::OutputSchema, RuleId::OutputStatusActive] {
         if !failures.iter().any(|(r, _)| *r == rule) {
             v.push(Verdict::pass(rule));
         }
@@ -276,7 +277,6 @@ mod tests {
         );
         assert!(v.iter().all(|v| !v.failed()), "{v:?}");
         for rule in [
-            RuleId::OutputEnvelope,
             RuleId::OutputSchema,
             RuleId::OutputStatusActive,
             RuleId::OutputUserNameEcho,
@@ -326,12 +326,45 @@ mod tests {
             passes(&judge("alice", &body), RuleId::OutputStatusActive),
             Some(false)
         );
-        let body = created_body("alice", "AKIAIOSFODNN7EXAMPLE", SECRET, NOW)
-            .replace("2010-05-08", "2010-05-09");
-        assert_eq!(
-            passes(&judge("alice", &body), RuleId::OutputEnvelope),
-            Some(false)
+    }
+
+    /// The envelope is judged on every success of the run, CreateUser's as much as
+    /// CreateAccessKey's: a wrong namespace or a wrong root fails it, and an unreadable
+    /// envelope leaves the RequestId unjudged rather than failed.
+    #[test]
+    fn every_success_is_judged_for_its_envelope() {
+        use super::super::every_response;
+        let req = Request::new(model(), OPERATION, &[("UserName", "alice")]);
+        let good = created_body("alice", "AKIAIOSFODNN7EXAMPLE", SECRET, NOW);
+        let v = every_response(model(), &answer(&req, 200, &good));
+        assert_eq!(passes(&v, RuleId::OutputEnvelope), Some(true));
+        let v = every_response(
+            model(),
+            &answer(&req, 200, &good.replace("2010-05-08", "2010-05-09")),
         );
+        assert_eq!(passes(&v, RuleId::OutputEnvelope), Some(false));
+        assert_eq!(passes(&v, RuleId::OutputRequestId), Some(true));
+        let user = Request::new(model(), "CreateUser", &[("UserName", "alice")]);
+        let body = "<CreateUserResult xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><CreateUserResult><User><UserName>alice</UserName></User></CreateUserResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateUserResult>";
+        let ex = answer(&user, 200, body);
+        assert!(ex.accepted() && !ex.is_success());
+        let v = every_response(model(), &ex);
+        assert_eq!(passes(&v, RuleId::OutputEnvelope), Some(false), "{v:?}");
+        assert_eq!(passes(&v, RuleId::OutputRequestId), None, "{v:?}");
+        // Errors are the error rules' business, and a call the model does not know is not judged.
+        let v = every_response(
+            model(),
+            &answer(
+                &user,
+                409,
+                &error_body("EntityAlreadyExists", "Sender", "x"),
+            ),
+        );
+        assert_eq!(passes(&v, RuleId::OutputEnvelope), None);
+        let mut unknown = Request::new(model(), "Frobnicate", &[]);
+        unknown.params[0].1 = "Frobnicate".into();
+        let v = every_response(model(), &answer(&unknown, 200, body));
+        assert_eq!(passes(&v, RuleId::OutputEnvelope), None);
     }
 
     #[test]

@@ -281,11 +281,7 @@ mod drive {
             RuleId::ProtoGetQuery,
             RuleId::ProtoPlusEncoding,
         ];
-        if !r.need(
-            r.caps().can_create_users,
-            &state_rules,
-            "the target cannot create users",
-        ) {
+        if !r.need_users(&state_rules) {
             return;
         }
         stateful(r).await;
@@ -330,7 +326,7 @@ mod drive {
         let m = r.model();
         let user = plus_user(r.prefix());
         let created = r.create_user(&user).await;
-        if !created.is_success() {
+        if !created.accepted() {
             r.record(
                 &created,
                 [Verdict::fail(

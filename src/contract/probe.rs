@@ -1,0 +1,278 @@
+//! The capability probe's decisions: pure functions from the probe's exchanges to what the
+//! target can do. The runner sends the probe's requests; this module decides.
+//!
+//! A capability is decided only from an answer that means something: a success that decodes,
+//! or an error code that says "not supported" or "not allowed". Anything else (a success in the
+//! wrong envelope, a 5xx, a refusal with the wrong status) is a deviation for the rules to
+//! report (every probe exchange is judged like any other response), never a reason to skip
+//! them: the probe then assumes the capability and lets the rules find out.
+//!
+//! Must not: send anything, or turn an answer it cannot read into a missing capability.
+
+use super::exchange::Exchange;
+
+/// What the probe concluded about one capability.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The target has it (a decoded success, or a refusal that shows it).
+    Yes,
+    /// The target does not have it; the text says which answer showed that.
+    No(String),
+    /// The answers do not decide it; the text says why. The run goes on as if the target had
+    /// it, so the rules judge what it does.
+    Undecided(String),
+}
+
+impl Decision {
+    /// Whether the run may rely on the capability (`Undecided` counts: the rules judge).
+    pub fn assumed(&self) -> bool {
+        !matches!(self, Decision::No(_))
+    }
+
+    /// Why the target lacks the capability, when it does.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Decision::No(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// Error codes that mean "this service does not do that": the query protocol's unknown action,
+/// and what S3-style gateways, EC2 and JSON-protocol services say for the same.
+const NOT_SUPPORTED: &[&str] = &[
+    "InvalidAction",
+    "NotImplemented",
+    "UnsupportedOperation",
+    "UnknownOperationException",
+];
+
+/// Error codes that mean "you may not": a missing permission, or credentials the target does
+/// not accept (the harness cannot tell a wrong key from a target that signs differently, so the
+/// reason names both).
+const NOT_ALLOWED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "NotAuthorized",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "MissingAuthenticationToken",
+    "IncompleteSignature",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+];
+
+/// Error codes with which a service refuses a request for its authentication, whatever HTTP
+/// status it gives them (a service that answers them with 400 still checks signatures).
+const AUTH_REFUSALS: &[&str] = &[
+    "MissingAuthenticationToken",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidClientTokenId",
+    "AccessDenied",
+    "AuthFailure",
+    "InvalidSignatureException",
+    "UnrecognizedClientException",
+    "MissingAuthenticationTokenException",
+];
+
+/// How an answer reads in a reason: `HTTP 403 AccessDenied`, `no response (...)`.
+fn described(ex: &Exchange) -> String {
+    match (ex.status(), ex.code(), &ex.transport_error) {
+        (0, _, Some(e)) => format!("no response ({e})"),
+        (s, Some(c), _) => format!("HTTP {s} {c}"),
+        (s, None, _) => format!("HTTP {s}"),
+    }
+}
+
+/// Whether the run can create users, from the probe's CreateUser of its fixture user.
+pub fn can_create_users(created: &Exchange) -> Decision {
+    if created.is_success() {
+        return Decision::Yes;
+    }
+    let code = created.code().unwrap_or_default();
+    if NOT_SUPPORTED.contains(&code) || created.status() == 501 && created.code().is_some() {
+        return Decision::No(format!(
+            "the target does not support CreateUser ({})",
+            described(created)
+        ));
+    }
+    if NOT_ALLOWED.contains(&code) {
+        return Decision::No(format!(
+            "the run's credentials may not create users there ({}: a permission or a key the \
+             target does not accept)",
+            described(created)
+        ));
+    }
+    Decision::Undecided(format!(
+        "CreateUser answered {} (neither a success that decodes nor a refusal meaning \"not \
+         supported\" or \"not allowed\"); the rules that need users run and judge",
+        described(created)
+    ))
+}
+
+/// Whether an answer refuses a request for its authentication: 401 or 403, or an
+/// authentication error code under any status.
+fn refused_auth(ex: &Exchange) -> bool {
+    ex.status() == 401
+        || ex.status() == 403
+        || ex.code().is_some_and(|c| AUTH_REFUSALS.contains(&c))
+}
+
+/// Whether the target checks signatures, from an unsigned GetUser and (when that one did not
+/// decide it) a GetUser with a corrupted signature. Only a decoded success to the corrupted
+/// request shows that it does not: a wrong signature was accepted.
+pub fn verifies_signatures(unsigned: &Exchange, corrupted: Option<&Exchange>) -> Decision {
+    if refused_auth(unsigned) || corrupted.is_some_and(refused_auth) {
+        return Decision::Yes;
+    }
+    match corrupted {
+        Some(c) if c.is_success() => Decision::No(format!(
+            "a GetUser with a corrupted signature succeeded ({})",
+            described(c)
+        )),
+        Some(c) => Decision::Undecided(format!(
+            "neither an unsigned GetUser ({}) nor one with a corrupted signature ({}) was \
+             refused or accepted in a way that decides it",
+            described(unsigned),
+            described(c)
+        )),
+        None => Decision::Undecided(format!(
+            "an unsigned GetUser answered {}",
+            described(unsigned)
+        )),
+    }
+}
+
+/// The IAM user the run signs as: the `UserName` of a GetUser without one, when that decodes.
+pub fn signer_user(who: &Exchange) -> Option<String> {
+    who.is_success()
+        .then(|| who.str_at("/User/UserName").map(str::to_owned))
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::rules::Request;
+    use crate::contract::rules::testing::{answer, error_body, model};
+
+    const NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+    fn user_body(root: &str) -> String {
+        format!(
+            "<{root} xmlns=\"{NS}\"><CreateUserResult><User><Path>/</Path><UserName>f</UserName><UserId>AIDA1</UserId><Arn>arn:aws:iam::1:user/f</Arn><CreateDate>2026-11-30T08:00:00Z</CreateDate></User></CreateUserResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{root}>"
+        )
+    }
+
+    fn create_user(status: u16, body: &str) -> Exchange {
+        answer(
+            &Request::new(model(), "CreateUser", &[("UserName", "f")]),
+            status,
+            body,
+        )
+    }
+
+    fn get_user(status: u16, body: &str) -> Exchange {
+        answer(&Request::new(model(), "GetUser", &[]), status, body)
+    }
+
+    #[test]
+    fn user_creation_is_decided_only_by_a_decoded_success_or_a_meaningful_refusal() {
+        assert_eq!(
+            can_create_users(&create_user(200, &user_body("CreateUserResponse"))),
+            Decision::Yes
+        );
+        // A success in the wrong envelope is the output rules' finding, not a missing
+        // capability: the rules that need users still run.
+        let wrong_root = can_create_users(&create_user(200, &user_body("CreateUserResult")));
+        assert!(
+            matches!(wrong_root, Decision::Undecided(_)),
+            "{wrong_root:?}"
+        );
+        assert!(wrong_root.assumed());
+        for (status, code) in [
+            (500, "ServiceFailure"),
+            (400, "ValidationError"),
+            (409, "EntityAlreadyExists"),
+        ] {
+            let d = can_create_users(&create_user(status, &error_body(code, "Sender", "x")));
+            assert!(matches!(d, Decision::Undecided(_)), "{code}: {d:?}");
+        }
+        assert!(matches!(
+            can_create_users(&create_user(502, "<html>bad gateway</html>")),
+            Decision::Undecided(_)
+        ));
+        for (status, code) in [
+            (400, "InvalidAction"),
+            (501, "NotImplemented"),
+            (501, "InternalFailure"),
+            (403, "AccessDenied"),
+            (403, "InvalidClientTokenId"),
+        ] {
+            let d = can_create_users(&create_user(status, &error_body(code, "Sender", "x")));
+            assert!(!d.assumed(), "{code}: {d:?}");
+            assert!(d.reason().unwrap().contains(code), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn signature_checking_is_decided_by_codes_as_well_as_statuses() {
+        let refused = |status, code| get_user(status, &error_body(code, "Sender", "x"));
+        let ok = get_user(
+            200,
+            &user_body("GetUserResponse").replace("CreateUserResult", "GetUserResult"),
+        );
+        assert!(ok.is_success());
+        assert_eq!(
+            verifies_signatures(&refused(403, "MissingAuthenticationToken"), None),
+            Decision::Yes
+        );
+        // Refused with the wrong status: it still checks signatures (the error rules report the
+        // status), so the rules that need signature checking run.
+        assert_eq!(
+            verifies_signatures(&refused(400, "MissingAuthenticationToken"), None),
+            Decision::Yes
+        );
+        assert_eq!(
+            verifies_signatures(&ok, Some(&refused(400, "SignatureDoesNotMatch"))),
+            Decision::Yes
+        );
+        // moto and SeaweedFS route an unsigned request elsewhere, and refuse a corrupted one.
+        let s3 = get_user(
+            200,
+            "<ListAllMyBucketsResult><Buckets/></ListAllMyBucketsResult>",
+        );
+        assert_eq!(
+            verifies_signatures(&s3, Some(&refused(403, "SignatureDoesNotMatch"))),
+            Decision::Yes
+        );
+        // Only an accepted wrong signature says it does not.
+        let d = verifies_signatures(&s3, Some(&ok));
+        assert!(
+            !d.assumed() && d.reason().unwrap().contains("corrupted"),
+            "{d:?}"
+        );
+        // An answer that decides nothing: assumed, so the rules judge.
+        for corrupted in [
+            get_user(500, &error_body("ServiceFailure", "Receiver", "x")),
+            s3.clone(),
+        ] {
+            let d = verifies_signatures(&s3, Some(&corrupted));
+            assert!(matches!(d, Decision::Undecided(_)) && d.assumed(), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn the_signer_is_read_from_a_decoded_get_user_only() {
+        let body = user_body("GetUserResponse").replace("CreateUserResult", "GetUserResult");
+        assert_eq!(signer_user(&get_user(200, &body)).as_deref(), Some("f"));
+        let wrong = body.replace("GetUserResponse", "GetUserResult");
+        assert_eq!(signer_user(&get_user(200, &wrong)), None);
+        assert_eq!(
+            signer_user(&get_user(403, &error_body("AccessDenied", "Sender", "x"))),
+            None
+        );
+    }
+}
