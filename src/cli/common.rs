@@ -230,7 +230,7 @@ pub(crate) fn finish_report(
         eprintln!("error: secret tripwire: {e}; the output was not printed");
         return exit::UNREACHABLE;
     }
-    print!("{text}");
+    out(&text);
     if let Err(code) = write_reports(report, outputs, tripwire) {
         return code;
     }

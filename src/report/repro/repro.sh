@@ -214,7 +214,12 @@ judge_output() { # USER: sets HOLDS and WHAT
     key_id="$(text_of AccessKeyId)"; secret="$(text_of SecretAccessKey)"; st="$(text_of Status)"; date="$(text_of CreateDate)"; name="$(text_of UserName)"
     HOLDS=0
     case "$OUTPUT" in
-        envelope) WHAT="root $(root_of)"; [ "$(root_of)" = CreateAccessKeyResponse ] && grep -q 'xmlns="https://iam.amazonaws.com/doc/2010-05-08/"' "$BODY" && grep -q '<CreateAccessKeyResult>' "$BODY" && HOLDS=1 ;;
+        envelope)
+            # The envelope of the action the case sent (CreateAccessKey, GetUser, ...).
+            local act; act="$(printf '%s' "$WIRE" | sed -n 's/^\(.*&\)\{0,1\}Action=\([A-Za-z]*\).*/\2/p')"
+            # Delete* and Update* answers carry no Result element.
+            local result_ok=0; case "$act" in Delete*|Update*) result_ok=1 ;; *) grep -q "<${act}Result>" "$BODY" && result_ok=1 ;; esac
+            WHAT="root $(root_of)"; [ "$(root_of)" = "${act}Response" ] && grep -q 'xmlns="https://iam.amazonaws.com/doc/2010-05-08/"' "$BODY" && [ $result_ok = 1 ] && HOLDS=1 ;;
         status-active) WHAT="Status '$st'"; [ "$st" = Active ] && HOLDS=1 ;;
         user-name-echo) WHAT="AccessKey.UserName '$name', sent '$1'"; [ "$name" = "$1" ] && HOLDS=1 ;;
         create-date)
@@ -292,8 +297,13 @@ judge_wire() { # sets HOLDS and OBSERVED
         message-equals) OBSERVED+=", Message '$message'"; status_ok "$STATUS" "$WANT_STATUS" && [ "$code" = "$WANT_CODE" ] && [ "$message" = "$(fresh "$WANT_TEXT")" ] && HOLDS=1 ;;
         created-key) local got; got="$(text_of UserName)"; OBSERVED+=", AccessKey.UserName '$got'"; [ "$STATUS" = 200 ] && [ -n "$(text_of AccessKeyId)" ] && [ "$got" = "$(fresh "$WANT_USER")" ] && HOLDS=1 ;;
         output)
-            [ "$STATUS" = 200 ] || cannot_judge "the request did not succeed ($OBSERVED), so its output cannot be judged"
-            judge_output "$(fresh "$WANT_USER")"; OBSERVED+=", $WHAT" ;;
+            if [ "$OUTPUT" = envelope ] && [ "$STATUS" != 200 ]; then
+                # The rule judges success answers only: a refusal has no envelope to break.
+                HOLDS=1; OBSERVED+=", no success answer (the rule judges only those)"
+            else
+                [ "$STATUS" = 200 ] || cannot_judge "the request did not succeed ($OBSERVED), so its output cannot be judged"
+                judge_output "$(fresh "$WANT_USER")"; OBSERVED+=", $WHAT"
+            fi ;;
         same-twice)
             local s1="$STATUS" c1="$code"
             send "$METHOD" "$wire" "$SIGNING"
