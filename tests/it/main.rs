@@ -9,4 +9,5 @@ mod fuzz_replay;
 mod model;
 mod report;
 mod snapshots;
+mod targets;
 mod wire;
