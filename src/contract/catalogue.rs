@@ -358,6 +358,7 @@ pub fn catalogue(model: &Model) -> Vec<Rule> {
             "no-error-envelope",
             "wrong-error-status",
             "error-type-receiver",
+            "access-denied-exception",
         ],
     );
     add(

@@ -548,8 +548,9 @@ impl Executor {
         let ok = (200..300).contains(&status);
         // AccessDenied comes only after authentication succeeded: the key is good, its user
         // just holds no policy that allows the action (real IAM users start with none).
-        let denied =
-            planned.sign_as.is_some() && status == 403 && code.as_deref() == Some("AccessDenied");
+        let denied = planned.sign_as.is_some()
+            && status == 403
+            && super::codes::means_access_denied(code.as_deref());
         let shown = |m: &[(&str, String)]| {
             m.iter()
                 .map(|(k, v)| format!("{k}={v}"))

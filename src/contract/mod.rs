@@ -8,6 +8,7 @@
 
 mod baseline;
 mod catalogue;
+pub mod codes;
 pub mod judge;
 pub mod lifecycle;
 

@@ -1600,7 +1600,9 @@ impl<'a> Ctx<'a> {
             self.judge(
                 RuleId::AUTH_CROSS_USER,
                 &ex,
-                ex.status() == 403 && ex.code() == Some("AccessDenied") && created.is_none(),
+                ex.status() == 403
+                    && super::codes::means_access_denied(ex.code())
+                    && created.is_none(),
                 format!("403 AccessDenied: {a} may not create keys for {b}"),
             );
         } else {

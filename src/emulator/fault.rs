@@ -80,6 +80,7 @@ faults! {
     DuplicateParamsAlternate = "duplicate-params-alternate": "for a repeated parameter, the first and the last occurrence win on alternate requests",
     InvalidUtf8500 = "invalid-utf8-500": "a parameter that is not UTF-8 after percent-decoding answers 500 instead of 400",
     PlusLiteral = "plus-literal": "a raw + in a form body or query string stays a plus instead of decoding to a space",
+    AccessDeniedException = "access-denied-exception": "AccessDenied is spelled AccessDeniedException, as the JSON protocols spell it (fakecloud's --iam strict does)",
 }
 
 impl fmt::Display for Fault {
