@@ -740,7 +740,11 @@ impl<'a> Ctx<'a> {
                     format!("CreateDate an ISO 8601 date-time within {skew}s of now, got {d:?}"),
                 );
             }
-            None => self.fail(RuleId::OUTPUT_CREATE_DATE, ex, "a CreateDate"),
+            None => self.fail(
+                RuleId::OUTPUT_CREATE_DATE,
+                ex,
+                "a CreateDate in the AccessKey (optional in the model, but AWS always sends one)",
+            ),
         }
         // The strict AWS formats.
         let aws = &self.model.facts().aws_profile;
