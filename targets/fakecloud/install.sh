@@ -20,7 +20,12 @@ if [ "${1:-}" != "--build" ] && [ "${IAM_CONTRACT_BUILD_FAKECLOUD:-}" != 1 ]; th
 fi
 mkdir -p "$dir"
 echo "[fakecloud] building fakecloud 0.51.0 into $dir (about an hour; log: $dir/build.log)"
-nice -n 19 cargo install --locked fakecloud@0.51.0 --root "$dir" >"$dir/build.log" 2>&1 \
-    || { echo "[fakecloud] build failed; see $dir/build.log" >&2; exit 1; }
+# The build directory is kept under $dir, not in cargo install's temporary one, so an
+# interrupted build (a session that ends, a Ctrl-C) resumes where it stopped when run again.
+nice -n 19 cargo install --locked fakecloud@0.51.0 --root "$dir" --target-dir "$dir/target" \
+    >"$dir/build.log" 2>&1 \
+    || { echo "[fakecloud] build failed or was interrupted (run again to resume); see $dir/build.log" >&2; exit 1; }
 fakecloud_bin >/dev/null || { echo "[fakecloud] built, but $dir/bin/fakecloud is not version 0.51.0" >&2; exit 1; }
+# The intermediate build (several GB) is no longer needed once the binary is installed.
+rm -rf "$dir/target"
 echo "[fakecloud] done"
