@@ -15,6 +15,8 @@ pub mod lifecycle;
 #[cfg(feature = "net")]
 mod api;
 #[cfg(feature = "net")]
+mod findings;
+#[cfg(feature = "net")]
 mod ledger;
 #[cfg(feature = "net")]
 mod run;

@@ -193,7 +193,7 @@ pub async fn run_check(
                     &y.case.steps,
                 ))
         });
-        a.findings.truncate(MAX_FINDINGS_PER_RULE);
+        super::findings::keep_varied(&mut a.findings, MAX_FINDINGS_PER_RULE);
         let status = if !a.findings.is_empty() {
             Status::Fail
         } else if a.cases == 0 {
