@@ -129,3 +129,19 @@ stop_server() {
     wait "$pid" 2>/dev/null
     return 0
 }
+
+# Where the fakecloud binary is built once (cargo install --root DIR puts it in DIR/bin).
+iam_contract_fakecloud_dir() {
+    printf '%s\n' "${IAM_CONTRACT_FAKECLOUD_DIR:-$HOME/.cache/iam-contract/fakecloud}"
+}
+
+# fakecloud_bin: print the path of the cached fakecloud 0.51.0 binary, or fail (quietly) when
+# it is not there or is another version. Building it takes about an hour (see
+# targets/fakecloud/README.md), so nothing builds it implicitly.
+fakecloud_bin() {
+    local bin
+    bin="$(iam_contract_fakecloud_dir)/bin/fakecloud"
+    [ -x "$bin" ] || return 1
+    "$bin" --version 2>/dev/null | grep -qx 'fakecloud 0\.51\.0' || return 1
+    printf '%s\n' "$bin"
+}

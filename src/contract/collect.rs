@@ -36,7 +36,7 @@ pub(crate) fn rule_results(rules: &[Rule], mut acc: BTreeMap<String, Acc>) -> Ve
                 };
                 key(x).cmp(&key(y))
             });
-            a.findings.truncate(MAX_FINDINGS_PER_RULE);
+            super::findings::keep_varied(&mut a.findings, MAX_FINDINGS_PER_RULE);
             let status = if !a.findings.is_empty() {
                 Status::Fail
             } else if a.cases == 0 {

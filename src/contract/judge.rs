@@ -287,5 +287,6 @@ pub fn error_envelope_problems(
             ));
         }
     }
+    problems.extend(super::codes::spelling_problem(model, err.code.as_deref()));
     problems
 }

@@ -533,7 +533,7 @@ impl Executor {
             // user just holds no policy that allows the action (real IAM users start with none).
             denied: planned.sign_as.is_some()
                 && status == 403
-                && code.as_deref() == Some("AccessDenied"),
+                && super::codes::means_access_denied(code.as_deref()),
             code,
         };
         self.record_history(planned, &seen);

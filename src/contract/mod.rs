@@ -7,6 +7,7 @@
 //! an excerpt with every known secret scrubbed), what was expected, and a replay command.
 
 mod baseline;
+pub mod codes;
 pub(crate) mod collect;
 mod config;
 pub mod exchange;
@@ -17,6 +18,7 @@ pub mod probe;
 pub mod retry;
 pub mod rules;
 
+mod findings;
 #[cfg(feature = "net")]
 mod ledger;
 #[cfg(feature = "net")]

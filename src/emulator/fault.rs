@@ -84,6 +84,7 @@ faults! {
     SkewRequestExpired = "skew-request-expired": "a request dated more than 15 minutes off gets 400 RequestExpired \"Request has expired.\" (EC2's answer) instead of IAM's 403 SignatureDoesNotMatch",
     ThrottleDeletes = "throttle-deletes": "the first DeleteUser or DeleteAccessKey of each user or key is answered 400 Throttling and does nothing; asking again goes through (breaks no rule: proves the harness retries, cleanup included)",
     ListKeepsDeletedKeys = "list-keeps-deleted-keys": "ListAccessKeys still lists a user's deleted keys, with the status they had",
+    AccessDeniedException = "access-denied-exception": "AccessDenied is spelled AccessDeniedException, as the JSON protocols spell it (fakecloud's --iam strict does)",
 }
 
 impl fmt::Display for Fault {

@@ -1218,7 +1218,12 @@ impl Emulator {
         } else {
             "Receiver"
         };
-        let mut body = encode_error(self.model, fault, &e.code, &e.message, rid);
+        let code = if self.has(Fault::AccessDeniedException) && e.code == "AccessDenied" {
+            "AccessDeniedException"
+        } else {
+            &e.code
+        };
+        let mut body = encode_error(self.model, fault, code, &e.message, rid);
         if sts {
             body = body.replacen(&self.iam_namespace, STS_NAMESPACE, 1);
         }

@@ -277,6 +277,35 @@ fn parse(text: &str) -> Result<(Element, bool), String> {
         .ok_or_else(|| "no root element".into())
 }
 
+/// The longest error type a reason quotes from a JSON body; a real one is a short identifier.
+const MAX_JSON_TYPE_CHARS: usize = 100;
+
+/// When `text` is a JSON document, why it is not awsQuery XML: "the body is JSON, not XML", with
+/// the error type it names (`__type`, as awsJson and restJson send it, with any
+/// `namespace#` prefix dropped; or `code`/`Code`, also under `Error`). `None` for anything else.
+/// Only the type is quoted, never the rest of the body, which may hold anything (the finding's
+/// excerpt shows the body, scrubbed).
+fn json_body_reason(text: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(text.trim()).ok()?;
+    if !(value.is_object() || value.is_array()) {
+        return None;
+    }
+    let field = |v: &Value| -> Option<String> {
+        ["__type", "code", "Code"]
+            .iter()
+            .find_map(|k| v.get(k)?.as_str().map(str::to_owned))
+    };
+    let ty = field(&value).or_else(|| value.get("Error").and_then(field));
+    Some(match ty {
+        Some(t) => {
+            let t = t.rsplit('#').next().unwrap_or_default();
+            let t: String = t.chars().take(MAX_JSON_TYPE_CHARS).collect();
+            format!("the body is JSON, not XML (error type {t:?})")
+        }
+        None => "the body is JSON, not XML".to_owned(),
+    })
+}
+
 /// XML 1.0's `Char` production: what a well-formed document may contain, literally or by
 /// character reference.
 fn is_xml_char(c: char) -> bool {
@@ -361,6 +390,10 @@ fn decode_unscrubbed(model: &Model, operation: &str, body: &[u8]) -> Decoded {
     let (root, decl) = match parse(text) {
         Ok(r) => r,
         Err(reason) => {
+            // Services that speak awsJson for other APIs answer some IAM requests in JSON
+            // (roto's unsigned requests, for one). "Text outside the root element" would hide
+            // that, so the reason says what the body is and which error it names.
+            let reason = json_body_reason(text).unwrap_or(reason);
             d.problems.push(WireProblem::IllFormed { reason });
             return d;
         }

@@ -224,6 +224,46 @@ fn a_deviation_fails_its_rule_and_skips_none() {
 
 /// Reports never hold a secret, even when the endpoint leaks secrets into every listing
 /// (`secret-in-list`) and the findings quote those responses.
+/// A refusal spelled `AccessDeniedException` (fakecloud's `--iam strict`) is one deviation, so
+/// it is one finding, on the error envelope, saying which spelling IAM uses; the authorization
+/// rule still sees the refusal it expects.
+#[test]
+fn a_json_spelled_access_denied_is_judged_on_the_error_envelope_only() {
+    let config = emulator::Config::default()
+        .with_fault(Fault::AccessDeniedException)
+        .with_seed(7);
+    let report = rt().block_on(check_emulator(config, &quick_config("ade")));
+    let failed: Vec<&str> = report
+        .rules
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(failed, ["error.envelope"]);
+    let envelope = report
+        .rules
+        .iter()
+        .find(|r| r.id == "error.envelope")
+        .unwrap();
+    let f = &envelope.findings[0];
+    assert_eq!(f.observed.code.as_deref(), Some("AccessDeniedException"));
+    assert!(
+        f.expected.contains(
+            "Code AccessDeniedException is the JSON protocols' spelling; IAM (awsQuery) answers AccessDenied"
+        ),
+        "{}",
+        f.expected
+    );
+    let cross = report
+        .rules
+        .iter()
+        .find(|r| r.id == "auth.cross-user-denied")
+        .unwrap();
+    assert_eq!(cross.status, Status::Pass);
+}
+
+/// Reports never hold a secret, even when the endpoint leaks secrets into every listing
+/// (`secret-in-list`) and the findings quote those responses.
 #[test]
 fn no_report_format_holds_a_secret_the_run_saw() {
     let rt = rt();

@@ -1463,6 +1463,35 @@ fn check_fault(f: Fault) {
             assert_eq!(listed[0], None);
             assert!(listed[1].is_some());
         }
+        Fault::AccessDeniedException => {
+            // A user's key asking for another user's key: refused either way, only the code's
+            // spelling differs; other codes keep IAM's spelling.
+            let denied: Vec<(u16, String)> = [&good, &bad]
+                .iter()
+                .map(|e| {
+                    create_user(e, "carol");
+                    let k = create_key(e, "bob");
+                    let r = call_as(
+                        e,
+                        &k,
+                        &[("Action", "CreateAccessKey"), ("UserName", "carol")],
+                    );
+                    (r.status, code(&r))
+                })
+                .collect();
+            assert_eq!(
+                denied,
+                vec![
+                    (403, "AccessDenied".to_owned()),
+                    (403, "AccessDeniedException".to_owned())
+                ]
+            );
+            let (g, b) = both(&[("Action", "GetUser"), ("UserName", "nobody")]);
+            assert_eq!(
+                (code(&g), code(&b)),
+                ("NoSuchEntity".into(), "NoSuchEntity".into())
+            );
+        }
     }
     // Whatever the fault, the baseline stays conforming on a plain call.
     assert_eq!(call(&good, &[("Action", "ListUsers")]).status, 200);

@@ -13,5 +13,6 @@ mod profile;
 mod proxy;
 mod report;
 mod snapshots;
+mod targets;
 mod tidy;
 mod wire;

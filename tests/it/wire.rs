@@ -322,6 +322,61 @@ fn not_utf8_ill_formed_and_empty_bodies_are_reported() {
 }
 
 #[test]
+fn a_json_body_is_named_as_json_with_its_error_type() {
+    // (body, the reason the IllFormed problem must give)
+    let check = |body: &str, reason: &str| {
+        let d = decode(body);
+        assert_eq!(d.outcome, Outcome::Unreadable, "{body}");
+        assert_eq!(
+            d.problems,
+            [WireProblem::IllFormed {
+                reason: reason.into()
+            }],
+            "{body}"
+        );
+    };
+    // roto 0.10.1's answer to an unsigned IAM request (recorded, targets/roto/NOTES.md).
+    check(
+        r#"{"__type":"UnrecognizedClientException","message":"roto cannot route this request to a service (POST /)"}"#,
+        r#"the body is JSON, not XML (error type "UnrecognizedClientException")"#,
+    );
+    // awsJson's namespaced form, restJson's `code`, an `Error` object, and no type at all.
+    check(
+        r#" {"__type":"com.amazonaws.iam#AccessDeniedException"}"#,
+        r#"the body is JSON, not XML (error type "AccessDeniedException")"#,
+    );
+    check(
+        r#"{"code":"NotImplemented","message":"x"}"#,
+        r#"the body is JSON, not XML (error type "NotImplemented")"#,
+    );
+    check(
+        r#"{"Error":{"Code":"InvalidAction"}}"#,
+        r#"the body is JSON, not XML (error type "InvalidAction")"#,
+    );
+    check(r#"{"status":"ok"}"#, "the body is JSON, not XML");
+    check("[1, 2]", "the body is JSON, not XML");
+    // A type is quoted only up to a bound, and nothing else of the body is.
+    let long = format!(
+        r#"{{"__type":"{}","SecretAccessKey":"{SECRET}"}}"#,
+        "E".repeat(300)
+    );
+    let d = decode(&long);
+    let reason = d.problems[0].to_string();
+    assert!(
+        reason.contains(&"E".repeat(100)) && !reason.contains(&"E".repeat(101)),
+        "{reason}"
+    );
+    assert!(!format!("{d:?}").contains(SECRET));
+    // Not JSON: the XML reader's own reason stays.
+    let d = decode("{not json");
+    assert!(
+        !d.problems[0].to_string().contains("JSON"),
+        "{:?}",
+        d.problems
+    );
+}
+
+#[test]
 fn encode_then_decode_round_trips() {
     let body = encode_success(model(), "CreateAccessKey", &expected_value(), "req-9");
     let d = decode(&body);

@@ -251,7 +251,9 @@ fn match_dates(
 pub fn judge_cross_user(ex: &Exchange, signer: &str, other: &str) -> Verdict {
     Verdict::check(
         RuleId::AuthCrossUser,
-        ex.status() == 403 && ex.code() == Some("AccessDenied") && !ex.is_success(),
+        ex.status() == 403
+            && crate::contract::codes::means_access_denied(ex.code())
+            && !ex.is_success(),
         format!("403 AccessDenied: {signer} may not create keys for {other}"),
     )
 }

@@ -41,6 +41,7 @@ pub const ROWS: &[RuleRow] = &[
             Fault::NoErrorEnvelope,
             Fault::WrongErrorStatus,
             Fault::ErrorTypeReceiver,
+            Fault::AccessDeniedException,
         ],
     },
     RuleRow {

@@ -202,7 +202,10 @@ fn judge_create_date(model: &Model, date: Option<&str>, now: time::OffsetDateTim
                 format!("CreateDate an ISO 8601 date-time within {skew}s of now, got {d:?}"),
             )
         }
-        None => Verdict::fail(RuleId::OutputCreateDate, "a CreateDate"),
+        None => Verdict::fail(
+            RuleId::OutputCreateDate,
+            "a CreateDate in the AccessKey (optional in the model, but AWS always sends one)",
+        ),
     }
 }
 

@@ -238,10 +238,11 @@ def judge_wire():
         got = text_of(body, "UserName")
         holds = status == 200 and text_of(body, "AccessKeyId") is not None and got == fresh(WANT_USER)
         observed += ", AccessKey.UserName %r" % got
-    elif CHECK == "output" and OUTPUT == "envelope" and status != 200:
-        # The rule judges success answers only: a refusal has no envelope to break.
+    elif CHECK == "output" and 400 <= status < 500:
+        # Output rules judge success answers only: a refusal has no output to break (the case
+        # may have been accepted only because of another deviation).
         holds = True
-        observed += ", no success answer (the rule judges only those)"
+        observed += ", a refusal: no success answer for the output rule to judge"
     elif CHECK == "output":
         if status != 200:
             raise CannotJudge("the request did not succeed (%s), so its output cannot be judged" % observed)
