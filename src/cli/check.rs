@@ -13,8 +13,8 @@ use super::common::{exit, out, run_interruptible, usage};
 use super::endpoint::{self, EndpointArgs};
 use crate::client::Client;
 use crate::contract::{
-    Baseline, CheckConfig, CheckError, CheckOutcome, Profile, Report, apply_baseline_on,
-    assign_fingerprints, catalogue,
+    Baseline, CheckConfig, CheckOutcome, Profile, Report, apply_baseline_on, assign_fingerprints,
+    catalogue,
 };
 use crate::model::Model;
 use crate::report;
@@ -113,19 +113,10 @@ async fn run_async(args: Args) -> u8 {
         },
         None => None,
     };
-    let mut outputs = Vec::new();
-    for spec in &args.report {
-        match spec.split_once('=') {
-            Some((fmt @ ("json" | "junit" | "markdown" | "sarif"), path)) if !path.is_empty() => {
-                outputs.push((fmt.to_owned(), PathBuf::from(path)))
-            }
-            _ => {
-                return usage(format!(
-                    "--report takes json=PATH, junit=PATH, markdown=PATH or sarif=PATH, not {spec:?}"
-                ));
-            }
-        }
-    }
+    let outputs = match parse_outputs(&args.report) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let ledger = args.on.ledger_path();
     let replay_base = selection.replay_base(&endpoint);
     let config = CheckConfig {
@@ -182,25 +173,16 @@ async fn run_async(args: Args) -> u8 {
         ..
     } = match outcome {
         Ok(o) => o,
-        Err(e @ CheckError::Unreachable(_)) => {
-            eprintln!("error: {e}");
-            return exit::UNREACHABLE;
-        }
         Err(e) => {
             eprintln!("error: {e}");
             return exit::UNREACHABLE;
         }
     };
     assign_fingerprints(&mut report);
-    let mut expired = Vec::new();
-    if let Some(b) = &baseline {
-        let today = time::OffsetDateTime::now_utc().date();
-        let outcome = apply_baseline_on(&mut report, b, today);
-        for w in &outcome.unmatched {
-            eprintln!("warning: {w}");
-        }
-        expired = outcome.expired;
-    }
+    let expired = baseline
+        .as_ref()
+        .map(|b| judge_baseline(&mut report, b))
+        .unwrap_or_default();
     let tripwire = report::Tripwire::new(secrets);
     let color = !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let text = if args.quiet {
@@ -213,36 +195,8 @@ async fn run_async(args: Args) -> u8 {
         return exit::UNREACHABLE;
     }
     out(&text);
-    for (fmt, path) in &outputs {
-        let body = match fmt.as_str() {
-            "json" => report::to_json(&report),
-            "junit" => report::to_junit(&report),
-            "sarif" => report::to_sarif(&report),
-            _ => report::to_markdown(&report),
-        };
-        if let Err(e) = tripwire.check(&path.display().to_string(), &body) {
-            eprintln!(
-                "error: secret tripwire: {e}; {} was not written",
-                path.display()
-            );
-            return exit::UNREACHABLE;
-        }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if let Err(e) = std::fs::write(path, body) {
-            return usage(format!("cannot write {}: {e}", path.display()));
-        }
-        // Read back what reached the disk: the tripwire covers files, not just strings.
-        let written = std::fs::read_to_string(path).unwrap_or_default();
-        if let Err(e) = tripwire.check(&path.display().to_string(), &written) {
-            let _ = std::fs::remove_file(path);
-            eprintln!(
-                "error: secret tripwire: {e}; {} was removed",
-                path.display()
-            );
-            return exit::UNREACHABLE;
-        }
+    if let Err(code) = write_reports(&report, &outputs, &tripwire) {
+        return code;
     }
     if let Some(dir) = &args.repro_dir {
         let ctx = report::repro::ReproContext::new(&selection.replay_base(&endpoint));
@@ -270,6 +224,73 @@ async fn run_async(args: Args) -> u8 {
     } else {
         exit::DEVIATIONS
     }
+}
+
+/// The `--report FORMAT=PATH` options, or the usage error's exit code.
+fn parse_outputs(specs: &[String]) -> Result<Vec<(String, PathBuf)>, u8> {
+    specs
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((fmt @ ("json" | "junit" | "markdown" | "sarif"), path)) if !path.is_empty() => {
+                Ok((fmt.to_owned(), PathBuf::from(path)))
+            }
+            _ => Err(usage(format!(
+                "--report takes json=PATH, junit=PATH, markdown=PATH or sarif=PATH, not {spec:?}"
+            ))),
+        })
+        .collect()
+}
+
+/// Applies the baseline as of today, warns about entries that matched nothing, and returns the
+/// expired entries (each fails the run).
+fn judge_baseline(report: &mut Report, baseline: &Baseline) -> Vec<String> {
+    let today = time::OffsetDateTime::now_utc().date();
+    let outcome = apply_baseline_on(report, baseline, today);
+    for w in &outcome.unmatched {
+        eprintln!("warning: {w}");
+    }
+    outcome.expired
+}
+
+/// Writes each `--report FORMAT=PATH`, each checked by the tripwire before it is written and
+/// read back after; `Err` is the exit code when one cannot be written or would leak a secret.
+fn write_reports(
+    report: &Report,
+    outputs: &[(String, PathBuf)],
+    tripwire: &report::Tripwire,
+) -> Result<(), u8> {
+    for (fmt, path) in outputs {
+        let body = match fmt.as_str() {
+            "json" => report::to_json(report),
+            "junit" => report::to_junit(report),
+            "sarif" => report::to_sarif(report),
+            _ => report::to_markdown(report),
+        };
+        if let Err(e) = tripwire.check(&path.display().to_string(), &body) {
+            eprintln!(
+                "error: secret tripwire: {e}; {} was not written",
+                path.display()
+            );
+            return Err(exit::UNREACHABLE);
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = std::fs::write(path, body) {
+            return Err(usage(format!("cannot write {}: {e}", path.display())));
+        }
+        // Read back what reached the disk: the tripwire covers files, not just strings.
+        let written = std::fs::read_to_string(path).unwrap_or_default();
+        if let Err(e) = tripwire.check(&path.display().to_string(), &written) {
+            let _ = std::fs::remove_file(path);
+            eprintln!(
+                "error: secret tripwire: {e}; {} was removed",
+                path.display()
+            );
+            return Err(exit::UNREACHABLE);
+        }
+    }
+    Ok(())
 }
 
 fn summary_only(report: &Report) -> String {
