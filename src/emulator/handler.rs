@@ -933,6 +933,98 @@ impl Emulator {
         ))
     }
 
+    /// A page of ListUsers: users under `PathPrefix` from `Marker` on, at most `MaxItems`.
+    fn list_users_page(&self, st: &Store, input: &Map<String, Value>) -> Value {
+        let s = |k: &str| input.get(k).and_then(Value::as_str);
+        let prefix = s("PathPrefix").unwrap_or("/");
+        let max = input.get("MaxItems").and_then(Value::as_i64).unwrap_or(100) as usize;
+        let marker = s("Marker");
+        let mut users = Vec::new();
+        let mut next = None;
+        for (folded, u) in st.users() {
+            if marker.is_some_and(|m| folded.as_str() < m) || !u.path.starts_with(prefix) {
+                continue;
+            }
+            if users.len() == max {
+                next = Some(folded.clone());
+                break;
+            }
+            users.push(self.user_value(u));
+        }
+        let mut v = json!({ "Users": users, "IsTruncated": next.is_some() });
+        if let Some(m) = next {
+            v["Marker"] = Value::String(m);
+        }
+        v
+    }
+
+    /// A page of ListAccessKeys for `user`, and the secrets the `secret-in-list` fault leaks.
+    fn list_keys_page(
+        &self,
+        st: &Store,
+        user: &User,
+        input: &Map<String, Value>,
+    ) -> (Value, Vec<(String, Secret)>) {
+        let s = |k: &str| input.get(k).and_then(Value::as_str);
+        // Pages in creation order; the marker is the id of the first key of the next
+        // page (an id the user does not hold gives an empty page).
+        let max = input.get("MaxItems").and_then(Value::as_i64).unwrap_or(100) as usize;
+        let start = match s("Marker") {
+            Some(m) => user
+                .keys
+                .iter()
+                .position(|id| id == m)
+                .unwrap_or(user.keys.len()),
+            None => 0,
+        };
+        let mut list = Vec::new();
+        let mut leaked = Vec::new();
+        let mut next = None;
+        for id in &user.keys[start..] {
+            if list.len() == max {
+                next = Some(id.clone());
+                break;
+            }
+            if let Some(k) = st.key(id) {
+                list.push(self.key_metadata(k, &user.name));
+                if self.has(Fault::SecretInList) {
+                    leaked.push((k.id.clone(), k.secret.clone()));
+                }
+            }
+        }
+        if next.is_none() && self.has(Fault::ListKeepsDeletedKeys) {
+            // The bug: deleted keys stay in the listing, with the status they had.
+            list.extend(
+                user.deleted
+                    .iter()
+                    .map(|k| self.key_metadata(k, &user.name)),
+            );
+        }
+        let mut value = json!({ "AccessKeyMetadata": list, "IsTruncated": next.is_some() });
+        if let Some(m) = next {
+            value["Marker"] = Value::String(m);
+        }
+        (value, leaked)
+    }
+
+    /// What GetAccessKeyLastUsed says of a key: its last use, or `N/A` (or, with the
+    /// `stale-last-used` fault, a use that never happened).
+    fn last_used_value(&self, key: &Key) -> Value {
+        match (&key.last_used, self.has(Fault::StaleLastUsed)) {
+            (Some(l), _) => json!({
+                "LastUsedDate": iso8601(l.at),
+                "ServiceName": l.service,
+                "Region": l.region,
+            }),
+            (None, true) => json!({
+                "LastUsedDate": iso8601(key.created),
+                "ServiceName": "iam",
+                "Region": REGION,
+            }),
+            (None, false) => json!({ "ServiceName": "N/A", "Region": "N/A" }),
+        }
+    }
+
     fn dispatch(
         &self,
         op: &'static str,
@@ -993,26 +1085,7 @@ impl Emulator {
             }
             "ListUsers" => {
                 self.authorize(&st, &me, &caller.owner, op, None)?;
-                let prefix = s("PathPrefix").unwrap_or("/");
-                let max = input.get("MaxItems").and_then(Value::as_i64).unwrap_or(100) as usize;
-                let marker = s("Marker");
-                let mut users = Vec::new();
-                let mut next = None;
-                for (folded, u) in st.users() {
-                    if marker.is_some_and(|m| folded.as_str() < m) || !u.path.starts_with(prefix) {
-                        continue;
-                    }
-                    if users.len() == max {
-                        next = Some(folded.clone());
-                        break;
-                    }
-                    users.push(self.user_value(u));
-                }
-                let mut v = json!({ "Users": users, "IsTruncated": next.is_some() });
-                if let Some(m) = next {
-                    v["Marker"] = Value::String(m);
-                }
-                ok(v)
+                ok(self.list_users_page(&st, &input))
             }
             "CreateAccessKey" => {
                 self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
@@ -1051,44 +1124,7 @@ impl Emulator {
                     .user(&target)
                     .ok_or(StoreError::NoSuchUser(target.clone()))
                     .map_err(se)?;
-                // Pages in creation order; the marker is the id of the first key of the next
-                // page (an id the user does not hold gives an empty page).
-                let max = input.get("MaxItems").and_then(Value::as_i64).unwrap_or(100) as usize;
-                let start = match s("Marker") {
-                    Some(m) => user
-                        .keys
-                        .iter()
-                        .position(|id| id == m)
-                        .unwrap_or(user.keys.len()),
-                    None => 0,
-                };
-                let mut list = Vec::new();
-                let mut leaked = Vec::new();
-                let mut next = None;
-                for id in &user.keys[start..] {
-                    if list.len() == max {
-                        next = Some(id.clone());
-                        break;
-                    }
-                    if let Some(k) = st.key(id) {
-                        list.push(self.key_metadata(k, &user.name));
-                        if self.has(Fault::SecretInList) {
-                            leaked.push((k.id.clone(), k.secret.clone()));
-                        }
-                    }
-                }
-                if next.is_none() && self.has(Fault::ListKeepsDeletedKeys) {
-                    // The bug: deleted keys stay in the listing, with the status they had.
-                    list.extend(
-                        user.deleted
-                            .iter()
-                            .map(|k| self.key_metadata(k, &user.name)),
-                    );
-                }
-                let mut value = json!({ "AccessKeyMetadata": list, "IsTruncated": next.is_some() });
-                if let Some(m) = next {
-                    value["Marker"] = Value::String(m);
-                }
+                let (value, leaked) = self.list_keys_page(&st, user, &input);
                 Ok(Output::Iam { op, value, leaked })
             }
             "UpdateAccessKey" | "DeleteAccessKey" => {
@@ -1124,20 +1160,7 @@ impl Emulator {
                     .map(|u| u.name.clone())
                     .unwrap_or_default();
                 self.authorize(&st, &me, &caller.owner, op, Some(&owner))?;
-                let last = match (&key.last_used, self.has(Fault::StaleLastUsed)) {
-                    (Some(l), _) => json!({
-                        "LastUsedDate": iso8601(l.at),
-                        "ServiceName": l.service,
-                        "Region": l.region,
-                    }),
-                    (None, true) => json!({
-                        "LastUsedDate": iso8601(key.created),
-                        "ServiceName": "iam",
-                        "Region": REGION,
-                    }),
-                    (None, false) => json!({ "ServiceName": "N/A", "Region": "N/A" }),
-                };
-                ok(json!({ "UserName": owner, "AccessKeyLastUsed": last }))
+                ok(json!({ "UserName": owner, "AccessKeyLastUsed": self.last_used_value(key) }))
             }
             _ => Err(self.invalid_action(op, Some(&self.model.metadata().api_version))),
         }
