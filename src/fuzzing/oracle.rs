@@ -10,11 +10,12 @@
 
 use super::OPERATION;
 use super::grammar::{Built, State};
-use crate::contract::RuleId;
+use crate::contract::exchange::decode_as;
 use crate::contract::judge::{error_envelope_problems, judge, output_failures};
+use crate::contract::{CaseRecord, Exchange, RuleId};
 use crate::emulator::HttpRequest;
 use crate::model::Model;
-use crate::secret::{REDACTED, Secret, scrub};
+use crate::secret::{REDACTED, Secret, SecretScanner, scrub};
 use crate::wire::{Outcome, WireProblem, decode_response};
 use serde_json::Value;
 
@@ -247,6 +248,72 @@ pub(super) fn check_secrets(st: &State, built: &Built, reply: &Reply, new_secret
     }
 }
 
+/// The exchange record of a request and its reply, as `check` records every exchange: the
+/// request as sent (its form body, or the query string when there is none; how it was signed,
+/// never the signature) and the reply with every secret the session knows redacted.
+pub(super) fn exchange_of(st: &State, built: &Built, reply: &Reply) -> Exchange {
+    let model = Model::embedded();
+    let req = &built.http;
+    let wire = if req.body.is_empty() {
+        req.target().1.to_owned()
+    } else {
+        String::from_utf8_lossy(&req.body).into_owned()
+    };
+    let params = crate::wire::decode_form(wire.as_bytes()).unwrap_or_default();
+    let action = params
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let signed =
+        req.header("authorization").is_some() || req.target().1.contains("X-Amz-Signature");
+    let case = CaseRecord {
+        action: action.clone(),
+        params,
+        method: req.method.clone(),
+        signing: if signed { "sigv4" } else { "unsigned" }.to_owned(),
+        wire,
+        steps: Vec::new(),
+        sequence: None,
+    };
+    let headers = req
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .cloned()
+        .collect();
+    Exchange::record(
+        model,
+        decode_as(model, &action),
+        case,
+        headers,
+        Ok((reply.status, Vec::new(), reply.body.clone())),
+        0,
+        &SecretScanner::new(&st.secrets),
+    )
+}
+
+/// The exchange record of a reply never holds a secret the session knows, however mangled the
+/// reply (it is what `check`, `proxy` and the HAR recording serialise).
+pub(super) fn check_exchange_record(st: &State, built: &Built, reply: &Reply) {
+    let ex = exchange_of(st, built, reply);
+    let json = serde_json::to_string(&ex).unwrap_or_default();
+    if st
+        .secrets
+        .iter()
+        .any(|s| s.appears_in(&json) && !s.appears_in(&built.text))
+    {
+        violation(
+            "exchange-record-redacts-secrets",
+            "the serialised exchange record of this reply holds a secret the session knows",
+            &built.http,
+            reply.status,
+            &reply.body,
+            &st.secrets,
+        );
+    }
+}
+
 /// Judges one reply by every response rule, then learns from it and checks its secrets: what
 /// `endpoint` does after each request, in-process or live.
 pub(super) fn judge_reply(st: &mut State, built: &Built, reply: Reply) {
@@ -265,6 +332,7 @@ pub(super) fn judge_reply(st: &mut State, built: &Built, reply: Reply) {
     }
     let new_secret = learn(st, built, &reply, false);
     check_secrets(st, built, &reply, new_secret.as_ref());
+    check_exchange_record(st, built, &reply);
 }
 
 #[cfg(test)]
@@ -312,5 +380,31 @@ mod tests {
         let msg = err.downcast_ref::<String>().unwrap();
         assert!(msg.contains("contract violation [r]"));
         assert!(!secret.appears_in(msg), "{msg}");
+    }
+
+    #[test]
+    fn the_exchange_record_of_a_reply_holds_no_known_secret() {
+        let mut st = State::new(Credentials::example());
+        let req = valid_create();
+        let clock = embedded_clock();
+        let emu = Emulator::new(Config::default().with_seed(0).with_clock(clock.clone())).unwrap();
+        let built = build(&req, &st, EMBEDDED_HOST, clock.now(), false);
+        let resp = emu.handle(&built.http);
+        let reply = Reply {
+            status: resp.status,
+            body: resp.body.clone(),
+        };
+        let secret = learn(&mut st, &built, &reply, false).expect("a key was created");
+        // The secret also echoed in text outside its element, as a careless service might.
+        let mut body = resp.body.clone();
+        body.extend(format!("<!-- {} -->", secret.expose()).into_bytes());
+        let reply = Reply { status: 200, body };
+        assert!(secret.appears_in(&String::from_utf8_lossy(&reply.body)));
+        let ex = exchange_of(&st, &built, &reply);
+        assert_eq!(ex.case.action, "CreateAccessKey");
+        assert_eq!(ex.case.signing, "sigv4");
+        let json = serde_json::to_string(&ex).unwrap();
+        assert!(!secret.appears_in(&json), "{json}");
+        check_exchange_record(&st, &built, &reply);
     }
 }
