@@ -24,7 +24,6 @@ use crate::contract::exchange::decode_as;
 use crate::contract::rules::{self, Judgement};
 use crate::contract::{CaseRecord, Exchange};
 use crate::model::Model;
-use crate::wire::decode_form;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -272,20 +271,7 @@ async fn replay_request(
             body: wire.clone().into_bytes(),
         },
     };
-    let params = decode_form(wire.as_bytes()).unwrap_or_default();
-    let case = CaseRecord {
-        action: params
-            .iter()
-            .find(|(k, _)| k == "Action")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default(),
-        params,
-        method: raw.method.clone(),
-        signing: args.signing.clone(),
-        wire: wire.clone(),
-        steps: Vec::new(),
-        sequence: None,
-    };
+    let case = CaseRecord::from_wire(&raw.method, &wire, args.signing.clone());
     let scanner = crate::secret::SecretScanner::new(&creds.secrets());
     let mut held = Vec::new();
     for attempt in 1..=args.times {

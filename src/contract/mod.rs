@@ -222,6 +222,27 @@ pub struct CaseRecord {
     pub sequence: Option<String>,
 }
 
+impl CaseRecord {
+    /// The record of a request given by its exact wire text (a form body, or the query string
+    /// of a GET): its parameters decoded in order, its `Action`, how it was signed.
+    pub fn from_wire(method: &str, wire: &str, signing: impl Into<String>) -> CaseRecord {
+        let params = crate::wire::decode_form(wire.as_bytes()).unwrap_or_default();
+        CaseRecord {
+            action: params
+                .iter()
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+            params,
+            method: method.to_owned(),
+            signing: signing.into(),
+            wire: wire.to_owned(),
+            steps: Vec::new(),
+            sequence: None,
+        }
+    }
+}
+
 /// What came back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Observed {

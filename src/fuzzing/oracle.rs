@@ -259,23 +259,14 @@ pub(super) fn exchange_of(st: &State, built: &Built, reply: &Reply) -> Exchange 
     } else {
         String::from_utf8_lossy(&req.body).into_owned()
     };
-    let params = crate::wire::decode_form(wire.as_bytes()).unwrap_or_default();
-    let action = params
-        .iter()
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
     let signed =
         req.header("authorization").is_some() || req.target().1.contains("X-Amz-Signature");
-    let case = CaseRecord {
-        action: action.clone(),
-        params,
-        method: req.method.clone(),
-        signing: if signed { "sigv4" } else { "unsigned" }.to_owned(),
-        wire,
-        steps: Vec::new(),
-        sequence: None,
-    };
+    let case = CaseRecord::from_wire(
+        &req.method,
+        &wire,
+        if signed { "sigv4" } else { "unsigned" },
+    );
+    let action = case.action.clone();
     let headers = req
         .headers
         .iter()

@@ -221,21 +221,8 @@ impl Session<'_> {
         } else {
             String::from_utf8_lossy(&req.body).into_owned()
         };
-        let params = crate::wire::decode_form(wire.as_bytes()).unwrap_or_default();
-        let action = params
-            .iter()
-            .find(|(k, _)| k == "Action")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        let case = CaseRecord {
-            action: action.clone(),
-            params,
-            method: req.method.clone(),
-            signing: signing_label(signing),
-            wire,
-            steps: Vec::new(),
-            sequence: None,
-        };
+        let case = CaseRecord::from_wire(&req.method, &wire, signing_label(signing));
+        let action = case.action.clone();
         let headers = req
             .headers
             .iter()
