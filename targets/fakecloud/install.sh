@@ -2,7 +2,7 @@
 # install.sh [--build]: make sure the fakecloud 0.51.0 binary is in the cache directory
 # ${IAM_CONTRACT_FAKECLOUD_DIR:-$HOME/.cache/iam-contract/fakecloud}/bin/fakecloud.
 # fakecloud is a Rust crate (AGPL-3.0-or-later; run as a separate process, never linked): building
-# it with cargo install takes about an hour on a 2-core machine (791 crates, a 245 MB binary), so
+# it with cargo install takes about an hour on a 2-core machine (657 crates, a 245 MB binary), so
 # a plain install.sh only checks for it and says how to build it; --build (or
 # IAM_CONTRACT_BUILD_FAKECLOUD=1) builds it, at the lowest CPU priority. Idempotent.
 set -euo pipefail
