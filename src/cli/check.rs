@@ -9,7 +9,7 @@
 //! today (UTC), and the reports and `--repro-dir` reproductions are written, every one through
 //! the secret tripwire.
 
-use super::common::{exit, out, run_interruptible, usage};
+use super::common::{exit, out, run_interruptible, usage, write_checked};
 use super::endpoint::{self, EndpointArgs};
 use crate::client::Client;
 use crate::contract::{
@@ -252,8 +252,8 @@ fn judge_baseline(report: &mut Report, baseline: &Baseline) -> Vec<String> {
     outcome.expired
 }
 
-/// Writes each `--report FORMAT=PATH`, each checked by the tripwire before it is written and
-/// read back after; `Err` is the exit code when one cannot be written or would leak a secret.
+/// Writes each `--report FORMAT=PATH` behind the tripwire ([`write_checked`]); `Err` is the
+/// exit code when one cannot be written or would leak a secret.
 fn write_reports(
     report: &Report,
     outputs: &[(String, PathBuf)],
@@ -266,29 +266,7 @@ fn write_reports(
             "sarif" => report::to_sarif(report),
             _ => report::to_markdown(report),
         };
-        if let Err(e) = tripwire.check(&path.display().to_string(), &body) {
-            eprintln!(
-                "error: secret tripwire: {e}; {} was not written",
-                path.display()
-            );
-            return Err(exit::UNREACHABLE);
-        }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if let Err(e) = std::fs::write(path, body) {
-            return Err(usage(format!("cannot write {}: {e}", path.display())));
-        }
-        // Read back what reached the disk: the tripwire covers files, not just strings.
-        let written = std::fs::read_to_string(path).unwrap_or_default();
-        if let Err(e) = tripwire.check(&path.display().to_string(), &written) {
-            let _ = std::fs::remove_file(path);
-            eprintln!(
-                "error: secret tripwire: {e}; {} was removed",
-                path.display()
-            );
-            return Err(exit::UNREACHABLE);
-        }
+        write_checked(tripwire, path, &body)?;
     }
     Ok(())
 }

@@ -156,7 +156,7 @@ pub(crate) fn write_checked(
 ) -> Result<(), u8> {
     let name = path.display().to_string();
     if let Err(e) = tripwire.check(&name, body) {
-        eprintln!("error: secret tripwire: {e}; {name} was not written");
+        eprintln!("error: {e}; {name} was not written");
         return Err(exit::UNREACHABLE);
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -167,7 +167,7 @@ pub(crate) fn write_checked(
     }
     if let Err(e) = tripwire.check_file(path) {
         let _ = std::fs::remove_file(path);
-        eprintln!("error: secret tripwire: {e}; {name} was removed");
+        eprintln!("error: {e}; {name} was removed");
         return Err(exit::UNREACHABLE);
     }
     Ok(())

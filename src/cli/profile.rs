@@ -5,7 +5,7 @@
 //! with any `--fault`s); everything the run creates is in its ledger and deleted afterwards,
 //! also on Ctrl-C. Every text it prints or writes passes the secret tripwire first.
 
-use super::common::{exit, out, usage};
+use super::common::{exit, out, usage, write_checked};
 use super::endpoint::{self, EndpointArgs};
 use crate::client::Client;
 use crate::contract::{Ledger, cleanup_ledger};
@@ -150,27 +150,6 @@ async fn run_async(args: Args) -> u8 {
         );
     }
     exit::CONFORMS
-}
-
-/// Writes `body` to `path` if the tripwire passes it, then checks what reached the disk.
-pub(crate) fn write_checked(tripwire: &Tripwire, path: &Path, body: &str) -> Result<(), u8> {
-    let name = path.display().to_string();
-    if let Err(e) = tripwire.check(&name, body) {
-        eprintln!("error: {e}; {name} was not written");
-        return Err(exit::UNREACHABLE);
-    }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    if let Err(e) = std::fs::write(path, body) {
-        return Err(usage(format!("cannot write {name}: {e}")));
-    }
-    if let Err(e) = tripwire.check_file(path) {
-        let _ = std::fs::remove_file(path);
-        eprintln!("error: {e}; {name} was removed");
-        return Err(exit::UNREACHABLE);
-    }
-    Ok(())
 }
 
 /// Ctrl-C: deletes what the ledger names and returns 130.

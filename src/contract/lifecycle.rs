@@ -978,7 +978,7 @@ fn listing_difference(
 }
 
 /// The keys a ListAccessKeys value lists: (id, status, CreateDate).
-fn listed_keys(value: Option<&Value>) -> Vec<(String, String, Option<String>)> {
+pub fn listed_keys(value: Option<&Value>) -> Vec<(String, String, Option<String>)> {
     value
         .and_then(|v| v.get("AccessKeyMetadata"))
         .and_then(Value::as_array)
@@ -1014,7 +1014,7 @@ pub fn denied_resource_user(message: &str) -> Option<String> {
 
 /// Whether two ISO 8601 timestamps name the same instant (to the second; services differ in
 /// fractional digits and zone spelling).
-fn same_instant(a: &str, b: &str) -> bool {
+pub fn same_instant(a: &str, b: &str) -> bool {
     use time::format_description::well_known::Rfc3339;
     match (
         time::OffsetDateTime::parse(a, &Rfc3339),

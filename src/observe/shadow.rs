@@ -14,8 +14,8 @@
 
 use super::{RawExchange, Request};
 use crate::contract::Exchange;
+use crate::contract::lifecycle::{listed_keys, same_instant};
 use crate::contract::rules::{RuleId, Verdict, lifecycle::judge_id_fresh};
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
 /// The access key a request was signed with: from the `Authorization` header's `Credential=` or
@@ -377,7 +377,7 @@ impl Shadow {
             }
             return v;
         }
-        let listed = listed(ex);
+        let listed = listed_keys(ex.judged().and_then(|j| j.value()));
         let resurrected: Vec<&str> = listed
             .iter()
             .filter(|(id, _, _)| self.keys.get(id).is_some_and(|k| k.deleted))
@@ -454,39 +454,6 @@ impl Shadow {
         u.exists = true;
         u.keys_known = true;
         v
-    }
-}
-
-/// The keys a ListAccessKeys answer lists: (id, status, CreateDate).
-fn listed(ex: &Exchange) -> Vec<(String, String, Option<String>)> {
-    ex.judged()
-        .and_then(|j| j.value())
-        .and_then(|v| v.get("AccessKeyMetadata"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|k| {
-                    let f = |n: &str| k.get(n).and_then(Value::as_str).map(str::to_owned);
-                    (
-                        f("AccessKeyId").unwrap_or_default(),
-                        f("Status").unwrap_or_default(),
-                        f("CreateDate"),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Whether two ISO 8601 timestamps name the same instant (to the second).
-fn same_instant(a: &str, b: &str) -> bool {
-    use time::format_description::well_known::Rfc3339;
-    match (
-        time::OffsetDateTime::parse(a, &Rfc3339),
-        time::OffsetDateTime::parse(b, &Rfc3339),
-    ) {
-        (Ok(x), Ok(y)) => x.unix_timestamp() == y.unix_timestamp(),
-        _ => a == b,
     }
 }
 

@@ -503,22 +503,11 @@ pub fn listed_keys(ex: &Exchange) -> Option<Vec<(String, String)>> {
     let Outcome::Success { value, .. } = &j.decoded.outcome else {
         return None;
     };
-    let field = |k: &serde_json::Value, name: &str| {
-        k.get(name)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
     Some(
-        value
-            .get("AccessKeyMetadata")
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .map(|k| (field(k, "AccessKeyId"), field(k, "Status")))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        super::lifecycle::listed_keys(Some(value))
+            .into_iter()
+            .map(|(id, status, _)| (id, status))
+            .collect(),
     )
 }
 
