@@ -81,6 +81,15 @@ impl PartialEq for Secret {
 
 impl Eq for Secret {}
 
+/// Hashes the content, consistent with `Eq`, so a run can index the secrets it has seen (a set
+/// lookup instead of comparing each new secret with every earlier one). A hash value stays in
+/// memory and is never printed.
+impl std::hash::Hash for Secret {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
 impl serde::Serialize for Secret {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(REDACTED)

@@ -116,14 +116,19 @@ async fn run_async(args: Args) -> u8 {
         let har = har.clone();
         let upstream = args.upstream.clone();
         let quiet = args.quiet;
+        // Grown as the observer learns secrets (its list only ever grows), not rebuilt per
+        // finding.
+        let mut tw = crate::report::Tripwire::default();
         Box::new(move |raw, judged, secrets| {
+            for s in &secrets[tw.len().min(secrets.len())..] {
+                tw.add(s.clone());
+            }
             har.lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .log
                 .entries
                 .push(har::entry(&upstream, raw, &judged.exchange));
             if !quiet && !judged.findings.is_empty() {
-                let tw = crate::report::Tripwire::new(secrets.to_vec());
                 for (rule, f) in &judged.findings {
                     eprint!("{}", finding_text(&tw, rule, f));
                 }

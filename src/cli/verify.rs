@@ -90,6 +90,7 @@ fn run_inner(args: Args) -> u8 {
     );
     let mut unusable = 0usize;
     let tripwire_now = |o: &Observer| crate::report::Tripwire::new(o.secrets().to_vec());
+    let mut tw = crate::report::Tripwire::default();
     for (i, entry) in har.log.entries.iter().enumerate() {
         let raw = match har::to_raw(entry) {
             Ok(r) => r,
@@ -105,7 +106,10 @@ fn run_inner(args: Args) -> u8 {
         match observer.observe(&raw, now) {
             Some(j) => {
                 if !args.quiet {
-                    let tw = tripwire_now(&observer);
+                    // Grown as the observer learns secrets, not rebuilt per exchange.
+                    for s in &observer.secrets()[tw.len()..] {
+                        tw.add(s.clone());
+                    }
                     for (rule, f) in &j.findings {
                         eprint!("{}", finding_text(&tw, rule, f));
                     }

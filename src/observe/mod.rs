@@ -105,8 +105,11 @@ pub struct Observer {
     enabled: HashSet<String>,
     acc: BTreeMap<String, Acc>,
     shadow: shadow::Shadow,
-    /// Every secret seen in an answer, for scrubbing and the tripwire.
+    /// Every secret seen in an answer, for scrubbing and the tripwire, in the order learnt.
     secrets: Vec<Secret>,
+    /// How many CreateAccessKey answers carried each secret (0 for a secret learnt elsewhere):
+    /// a set lookup per answer, so judging stays linear in the length of the session.
+    created: rustc_hash::FxHashMap<Secret, usize>,
     scanner: SecretScanner,
     judged: usize,
     skipped: usize,
@@ -127,6 +130,7 @@ impl Observer {
             acc: BTreeMap::new(),
             shadow: shadow::Shadow::new(model.facts().key_quota()),
             secrets: Vec::new(),
+            created: Default::default(),
             scanner: SecretScanner::new(&[]),
             judged: 0,
             skipped: 0,
@@ -152,8 +156,9 @@ impl Observer {
     /// Learns a secret from elsewhere (the client's own credentials), so that it is scrubbed too.
     pub fn learn_secret(&mut self, s: impl Into<String>) {
         let s = Secret::new(s.into());
-        if !s.is_empty() && !self.secrets.contains(&s) {
+        if !s.is_empty() && !self.created.contains_key(&s) {
             self.scanner.add(&s);
+            self.created.insert(s.clone(), 0);
             self.secrets.push(s);
         }
     }
@@ -203,9 +208,10 @@ impl Observer {
         self.skipped += 1;
     }
 
-    /// The rules every exchange can be judged by without any history.
+    /// The rules every exchange can be judged by without the shadow's history (secret
+    /// uniqueness needs only the secrets seen so far).
     fn stateless(
-        &self,
+        &mut self,
         request: &Request,
         ex: &Exchange,
         now: time::OffsetDateTime,
@@ -263,7 +269,11 @@ impl Observer {
 
     /// CreateAccessKey: validation of every input member, the answer to a valid name no user
     /// can have, and the shape of a created key.
-    fn judge_create_access_key(&self, ex: &Exchange, now: time::OffsetDateTime) -> Vec<Verdict> {
+    fn judge_create_access_key(
+        &mut self,
+        ex: &Exchange,
+        now: time::OffsetDateTime,
+    ) -> Vec<Verdict> {
         let model = self.model;
         let mut v = Vec::new();
         let mut any_invalid = false;
@@ -303,8 +313,9 @@ impl Observer {
                     "the recording redacts every secret, so their uniqueness cannot be seen",
                 ));
             } else {
-                let seen = self.secrets.iter().filter(|s| **s == key.secret).count();
-                v.push(output::judge_secret_unique(&key.secret, seen));
+                let seen = self.created.entry(key.secret.clone()).or_insert(0);
+                *seen += 1;
+                v.push(output::judge_secret_unique(&key.secret, *seen));
             }
         }
         if ex.code() == Some("NoSuchEntity")

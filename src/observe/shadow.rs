@@ -16,7 +16,7 @@ use super::{RawExchange, Request};
 use crate::contract::Exchange;
 use crate::contract::lifecycle::{listed_keys, same_instant};
 use crate::contract::rules::{RuleId, Verdict, lifecycle::judge_id_fresh};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The access key a request was signed with: from the `Authorization` header's `Credential=` or
 /// a presigned query's `X-Amz-Credential`.
@@ -68,7 +68,12 @@ const HISTORY: usize = 12;
 pub(super) struct Shadow {
     quota: usize,
     users: HashMap<String, User>,
+    /// Every key seen, deleted ones included (a deleted key must stay deleted).
     keys: HashMap<String, Key>,
+    /// Each user's live (not deleted) key ids: an index over `keys`, so that counting and
+    /// listing a user's keys does not scan every key the session ever saw (that made judging
+    /// a long session quadratic). Changed only through `add_key`, `bury_key` and `bury_keys_of`.
+    live: HashMap<String, BTreeSet<String>>,
     ids_seen: HashSet<String>,
 }
 
@@ -81,10 +86,42 @@ impl Shadow {
     }
 
     fn live_keys(&self, user: &str) -> usize {
-        self.keys
-            .values()
-            .filter(|k| k.user == user && !k.deleted)
-            .count()
+        self.live.get(user).map_or(0, BTreeSet::len)
+    }
+
+    /// Records key `id` as live for `key.user` (moving it from another user, if it was listed
+    /// there before).
+    fn add_key(&mut self, id: String, key: Key) {
+        if let Some(old) = self.keys.get(&id)
+            && old.user != key.user
+            && let Some(ids) = self.live.get_mut(&old.user)
+        {
+            ids.remove(&id);
+        }
+        self.live
+            .entry(key.user.clone())
+            .or_default()
+            .insert(id.clone());
+        self.keys.insert(id, key);
+    }
+
+    /// Marks key `id` deleted.
+    fn bury_key(&mut self, id: &str) {
+        if let Some(k) = self.keys.get_mut(id) {
+            k.deleted = true;
+            if let Some(ids) = self.live.get_mut(&k.user) {
+                ids.remove(id);
+            }
+        }
+    }
+
+    /// Marks every live key of `user` deleted.
+    fn bury_keys_of(&mut self, user: &str) {
+        for id in self.live.remove(user).unwrap_or_default() {
+            if let Some(k) = self.keys.get_mut(&id) {
+                k.deleted = true;
+            }
+        }
     }
 
     /// The user whose keys are exactly known, existing: `Some(live key count)`.
@@ -155,9 +192,7 @@ impl Shadow {
                                 history: Vec::new(),
                             },
                         );
-                        for k in self.keys.values_mut().filter(|k| k.user == name) {
-                            k.deleted = true;
-                        }
+                        self.bury_keys_of(name);
                     } else if is(409, "EntityAlreadyExists") {
                         self.user_mut(name).exists = true;
                     }
@@ -185,7 +220,7 @@ impl Shadow {
             }
             "DeleteAccessKey" => {
                 if let Some(id) = ex.param("AccessKeyId")
-                    && let Some(k) = self.keys.get_mut(id)
+                    && let Some(k) = self.keys.get(id)
                 {
                     if k.deleted {
                         v.push(Verdict::check(
@@ -194,7 +229,7 @@ impl Shadow {
                             format!("404 NoSuchEntity for {id}, a key deleted before"),
                         ));
                     } else if ok {
-                        k.deleted = true;
+                        self.bury_key(id);
                     }
                 }
             }
@@ -221,9 +256,7 @@ impl Shadow {
                         let u = self.user_mut(name);
                         u.exists = false;
                         u.keys_known = true;
-                        for k in self.keys.values_mut().filter(|k| k.user == name) {
-                            k.deleted = true;
-                        }
+                        self.bury_keys_of(name);
                     }
                 }
             }
@@ -350,7 +383,7 @@ impl Shadow {
             self.ids_seen.insert(id.clone());
             if let Some(user) = subject.map(str::to_owned).or(created_user) {
                 self.user_mut(&user).exists = true;
-                self.keys.insert(
+                self.add_key(
                     id,
                     Key {
                         user,
@@ -393,9 +426,11 @@ impl Shadow {
             ));
         } else if self.known_count(user).is_some() {
             let mut want: Vec<(String, String)> = self
-                .keys
-                .iter()
-                .filter(|(_, k)| k.user == user && !k.deleted)
+                .live
+                .get(user)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| self.keys.get(id).map(|k| (id, k)))
                 .map(|(id, k)| {
                     let st = if k.active { "Active" } else { "Inactive" };
                     (id.clone(), st.to_owned())
@@ -430,17 +465,11 @@ impl Shadow {
             }
         }
         // Learn the listing: it is now the user's key set.
-        for k in self
-            .keys
-            .values_mut()
-            .filter(|k| k.user == user && !k.deleted)
-        {
-            k.deleted = true;
-        }
+        self.bury_keys_of(user);
         for (id, status, date) in listed {
             let known_date = self.keys.get(&id).and_then(|k| k.create_date.clone());
             self.ids_seen.insert(id.clone());
-            self.keys.insert(
+            self.add_key(
                 id,
                 Key {
                     user: user.to_owned(),

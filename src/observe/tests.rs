@@ -88,11 +88,20 @@ fn user_created(name: &str) -> String {
     )
 }
 
+/// The secret the canned answers give key `id`: one per key, as a conforming service does.
+fn secret_of(id: &str) -> String {
+    format!("{}{id}", &SECRET[..40 - id.len().min(40)])
+}
+
 fn key_created(user: &str, id: &str) -> String {
+    key_created_with(user, id, &secret_of(id))
+}
+
+fn key_created_with(user: &str, id: &str, secret: &str) -> String {
     ok(
         "CreateAccessKey",
         &format!(
-            "<AccessKey><UserName>{user}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status><SecretAccessKey>{SECRET}</SecretAccessKey><CreateDate>2026-11-30T08:00:00Z</CreateDate></AccessKey>"
+            "<AccessKey><UserName>{user}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status><SecretAccessKey>{secret}</SecretAccessKey><CreateDate>2026-11-30T08:00:00Z</CreateDate></AccessKey>"
         ),
     )
 }
@@ -384,10 +393,44 @@ fn listings_deleted_keys_case_folding_and_secrets_after_creation() {
     let mut s = base.clone();
     let leaky = listed("dave", &[(id, "Active")]).replace(
         "</Status>",
-        &format!("</Status><SecretAccessKey>{SECRET}</SecretAccessKey>"),
+        &format!(
+            "</Status><SecretAccessKey>{}</SecretAccessKey>",
+            secret_of(id)
+        ),
     );
     s.push(raw("ListAccessKeys", &[("UserName", "dave")], 200, &leaky));
     assert!(failing(&judge(&s)).contains(&RuleId::LifeSecretOnce.as_str().to_owned()));
+}
+
+#[test]
+fn a_secret_handed_out_twice_fails_secret_uniqueness() {
+    let create = |id: &str| {
+        raw(
+            "CreateAccessKey",
+            &[("UserName", "erin")],
+            200,
+            &key_created_with("erin", id, SECRET),
+        )
+    };
+    let user = raw(
+        "CreateUser",
+        &[("UserName", "erin")],
+        200,
+        &user_created("erin"),
+    );
+    let once = judge(&[user.clone(), create("AKIAAAAAAAAAAAAAAAE1")]);
+    assert_eq!(status(&once, RuleId::OutputSecretUnique).0, Status::Pass);
+    // The second key carries the first key's secret.
+    let twice = judge(&[
+        user,
+        create("AKIAAAAAAAAAAAAAAAE1"),
+        create("AKIAAAAAAAAAAAAAAAE2"),
+    ]);
+    assert!(
+        failing(&twice).contains(&RuleId::OutputSecretUnique.as_str().to_owned()),
+        "{:?}",
+        failing(&twice)
+    );
 }
 
 #[test]
