@@ -4,7 +4,7 @@
 //! Pure: no IO, no clock (the caller checks the date), no state. It never logs or returns a
 //! secret or a computed signature; a mismatch is just `false`.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use std::time::SystemTime;
 use subtle::ConstantTimeEq;
