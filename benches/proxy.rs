@@ -3,10 +3,18 @@
 //! `iam-contract proxy` (forwarding and judging every exchange) in front of the same emulator,
 //! in alternating rounds of the same run. Prints both rates and their ratio.
 //!
+//! Two drivers:
+//! - `rust` (the default): the harness's own client, C tasks in this process. It is as cheap a
+//!   client as there is, so on a 2-core machine the driver, the proxy and the emulator share the
+//!   CPU and the ratio shows what the proxy's forwarding and judging cost in CPU: the worst case.
+//! - `boto3`: C Python processes running `benches/data/boto3_driver.py`, the client a user's own
+//!   test suite has (needs `targets/clients/install.sh`). The ratio shows what putting the proxy
+//!   in front of such a suite costs.
+//!
 //! Not a timed test: run it by hand. Loopback only.
 //!
 //! ```text
-//! cargo bench --bench proxy -- [--seconds N] [--concurrency C] [--rounds R]
+//! cargo bench --bench proxy -- [--driver rust|boto3] [--seconds N] [--concurrency C] [--rounds R]
 //! ```
 
 use iam_contract::client::{Client, Credentials};
@@ -19,7 +27,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+#[derive(Clone, Copy, PartialEq)]
+enum Driver {
+    Rust,
+    Boto3,
+}
+
 struct Opts {
+    driver: Driver,
     seconds: u64,
     concurrency: usize,
     rounds: usize,
@@ -27,6 +42,7 @@ struct Opts {
 
 fn parse_args() -> Result<Opts, String> {
     let mut o = Opts {
+        driver: Driver::Rust,
         seconds: 5,
         concurrency: 8,
         rounds: 3,
@@ -39,6 +55,13 @@ fn parse_args() -> Result<Opts, String> {
             "--seconds" => o.seconds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
             "--concurrency" => o.concurrency = val(&a)?.parse().map_err(|e| format!("{e}"))?,
             "--rounds" => o.rounds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
+            "--driver" => {
+                o.driver = match val(&a)?.as_str() {
+                    "rust" => Driver::Rust,
+                    "boto3" => Driver::Boto3,
+                    other => return Err(format!("--driver {other:?}: expected rust or boto3")),
+                }
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -110,6 +133,69 @@ async fn drive(url: &str, tag: &str, seconds: u64, concurrency: usize) -> f64 {
     sent.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The clients virtualenv's Python (`targets/clients/install.sh` makes it).
+fn boto3_python() -> Result<std::path::PathBuf, String> {
+    let venvs = std::env::var_os("IAM_CONTRACT_VENV_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".cache/iam-contract/venvs"))
+        })
+        .ok_or("neither IAM_CONTRACT_VENV_DIR nor HOME is set")?;
+    let python = venvs.join("clients/bin/python");
+    if python.exists() {
+        Ok(python)
+    } else {
+        Err(format!(
+            "{} is missing: run `bash targets/clients/install.sh` first",
+            python.display()
+        ))
+    }
+}
+
+/// Drives `url` with `concurrency` boto3 processes for `seconds` each; returns requests per
+/// second over the looping time (Python's start-up and the user's creation excluded).
+async fn drive_boto3(
+    python: &std::path::Path,
+    url: &str,
+    tag: &str,
+    seconds: u64,
+    concurrency: usize,
+) -> f64 {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/boto3_driver.py");
+    let mut children = Vec::new();
+    for i in 0..concurrency {
+        let child = tokio::process::Command::new(python)
+            .arg(script)
+            .arg(url)
+            .arg(seconds.to_string())
+            .arg(format!("{tag}-{i}"))
+            .env("AWS_ACCESS_KEY_ID", &Credentials::example().access_key_id)
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                Credentials::example().secret_access_key.expose(),
+            )
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the boto3 driver");
+        children.push(child);
+    }
+    let mut sent = 0u64;
+    for c in children {
+        let out = c.wait_with_output().await.expect("boto3 driver");
+        assert!(out.status.success(), "the boto3 driver failed");
+        sent += String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<u64>()
+            .expect("the boto3 driver prints its count");
+    }
+    sent as f64 / seconds as f64
+}
+
 fn main() {
     let opts = match parse_args() {
         Ok(o) => o,
@@ -144,9 +230,28 @@ fn main() {
         .await
         .expect("proxy");
         let (mut direct, mut proxied) = (Vec::new(), Vec::new());
+        let python = match opts.driver {
+            Driver::Boto3 => match boto3_python() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::exit(2);
+                }
+            },
+            Driver::Rust => None,
+        };
         for round in 0..opts.rounds {
-            let d = drive(emu.url(), &format!("d{round}"), opts.seconds, opts.concurrency).await;
-            let p = drive(running.url(), &format!("p{round}"), opts.seconds, opts.concurrency).await;
+            let (dt, pt) = (format!("d{round}"), format!("p{round}"));
+            let (d, p) = match &python {
+                None => (
+                    drive(emu.url(), &dt, opts.seconds, opts.concurrency).await,
+                    drive(running.url(), &pt, opts.seconds, opts.concurrency).await,
+                ),
+                Some(py) => (
+                    drive_boto3(py, emu.url(), &dt, opts.seconds, opts.concurrency).await,
+                    drive_boto3(py, running.url(), &pt, opts.seconds, opts.concurrency).await,
+                ),
+            };
             println!("round {round}: direct {d:.0} req/s, through the proxy {p:.0} req/s");
             direct.push(d);
             proxied.push(p);
@@ -162,8 +267,9 @@ fn main() {
         };
         let (d, p) = (median(&mut direct), median(&mut proxied));
         println!(
-            "median of {} rounds, {} s each, concurrency {}: direct {d:.0} req/s, proxy {p:.0} req/s, \
+            "{} driver, median of {} rounds, {} s each, concurrency {}: direct {d:.0} req/s, proxy {p:.0} req/s, \
              ratio {:.3} (the proxy costs {:.1}%); {} exchanges judged, {} rules failing",
+            if opts.driver == Driver::Rust { "rust" } else { "boto3" },
             opts.rounds,
             opts.seconds,
             opts.concurrency,
