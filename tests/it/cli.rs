@@ -687,6 +687,45 @@ fn end_to_end_against_the_emulator() {
     rt.block_on(running.shutdown());
 }
 
+/// Signed by the account root, a create without --user-name makes a root key, and the output is
+/// what the AWS CLI prints for it: the members the answer holds, in model order (the emulator
+/// leaves out the undocumented AccessKey.UserName of a root key), then the root's quota of 2.
+#[test]
+fn without_a_user_name_the_root_gets_a_root_key() {
+    use iam_contract::emulator::{self, Config};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let running = rt
+        .block_on(emulator::start(Config::default().as_root()))
+        .unwrap();
+    assert!(running.emulator().signs_as_root());
+    let url = running.url().to_owned();
+    let r = run(&["--endpoint-url", &url], CREDS);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).expect("stdout is JSON");
+    let members: Vec<&str> = v["AccessKey"]
+        .as_object()
+        .expect("an AccessKey")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        members,
+        ["AccessKeyId", "Status", "SecretAccessKey", "CreateDate"]
+    );
+    assert_eq!(v["AccessKey"]["Status"], "Active");
+    assert_ne!(v["AccessKey"]["AccessKeyId"], json!(KEY_ID));
+    assert_eq!(r.stdout, format!("{}\n", iam_contract::model::pretty(&v)));
+    // The root's starting key and the new one fill the root's quota of two.
+    let r = run(&["--endpoint-url", &url], CREDS);
+    assert_eq!(r.code, 254, "{}", r.stderr);
+    assert!(r.stderr.contains("(LimitExceeded)"), "{}", r.stderr);
+    // Naming a user is still about that user: there is none in a root-only emulator.
+    let r = run(&["--endpoint-url", &url, "--user-name", "admin"], CREDS);
+    assert_eq!(r.code, 254);
+    assert!(r.stderr.contains("(NoSuchEntity)"), "{}", r.stderr);
+    rt.block_on(running.shutdown());
+}
+
 #[test]
 fn an_unknown_target_is_a_usage_error_that_lists_the_known_ones() {
     let out = Command::new(env!("CARGO_BIN_EXE_iam-contract"))

@@ -114,6 +114,7 @@ fn sample(name: &str) -> Report {
             endpoint: ENDPOINT.into(),
             name: name.into(),
             profile: Profile::Model,
+            caller: None,
         },
         summary: Summary {
             cases_sent: 1234,
