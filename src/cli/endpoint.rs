@@ -83,10 +83,12 @@ impl EndpointArgs {
 /// Whom the embedded emulator's starting key belongs to.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EmulatorCaller {
-    /// The bootstrap IAM user (`admin`).
+    // Plain comments, not doc comments: clap would turn those into a long list of values in
+    // every `--help` that flattens these options.
+    // The bootstrap IAM user (`admin`).
     #[default]
     User,
-    /// The account root, and no IAM user.
+    // The account root, and no IAM user.
     Root,
 }
 

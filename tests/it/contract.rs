@@ -393,6 +393,61 @@ fn no_report_format_holds_a_secret_the_run_saw() {
     assert!(outputs[0].1.contains("<redacted>"));
 }
 
+/// Signed by the root, the same holds for root keys: a create beyond the quota (the
+/// `root-no-key-quota` fault) is a finding that quotes a body holding a new root secret, and no
+/// format holds that secret or any other the run saw.
+#[test]
+fn no_report_format_holds_a_root_secret() {
+    let rt = rt();
+    let outcome = rt.block_on(async {
+        let config = emulator::Config::default()
+            .as_root()
+            .with_fault(Fault::RootNoKeyQuota);
+        let emu = emulator::start(config).await.expect("emulator");
+        let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
+        let mut check = quick_config("root-secrets");
+        check.only = vec!["root.".into()];
+        run_check(&client, Model::embedded(), &check)
+            .await
+            .expect("check runs")
+    });
+    let quota = outcome
+        .report
+        .rules
+        .iter()
+        .find(|r| r.id == "root.key-quota")
+        .expect("rule");
+    assert_eq!(quota.status, Status::Fail, "the fault must be caught");
+    assert!(
+        quota.findings[0]
+            .observed
+            .excerpt
+            .contains("SecretAccessKey")
+    );
+    // The root's own secret, the root key under the quota and the one beyond it.
+    assert!(outcome.secrets.len() >= 3, "{}", outcome.secrets.len());
+    let tripwire = iam_contract::report::Tripwire::new(outcome.secrets.clone());
+    for (name, text) in [
+        (
+            "console",
+            iam_contract::report::console(&outcome.report, false),
+        ),
+        ("json", iam_contract::report::to_json(&outcome.report)),
+        ("junit", iam_contract::report::to_junit(&outcome.report)),
+        (
+            "markdown",
+            iam_contract::report::to_markdown(&outcome.report),
+        ),
+        ("sarif", iam_contract::report::to_sarif(&outcome.report)),
+        ("debug", format!("{:?}", outcome.report)),
+    ] {
+        assert!(tripwire.check(name, &text).is_ok(), "{name} holds a secret");
+        for s in &outcome.secrets {
+            assert!(!s.appears_in(&text), "{name} holds a secret");
+        }
+    }
+}
+
 /// After a run, the target holds nothing the run created.
 #[test]
 fn a_run_leaves_no_litter() {
@@ -598,6 +653,75 @@ fn cleanup_finishes_what_a_crashed_run_left() {
         assert!(!names.contains(&"icx00000001-left"), "{names:?}");
         let other = inv.users.iter().find(|u| u.name == "someone-else").expect("left alone");
         assert!(other.key_ids.is_empty(), "its recorded key is deleted");
+    });
+}
+
+/// Root keys a crashed run left are deleted without UserName, signed by the root; the key the
+/// cleanup signs with is never deleted, even when a ledger names it.
+#[test]
+fn cleanup_deletes_the_root_keys_a_run_left_but_never_its_own_key() {
+    let rt = rt();
+    rt.block_on(async {
+        let emu = emulator::start(emulator::Config::default().as_root())
+            .await
+            .expect("emulator");
+        let own = emu.credentials().access_key_id.clone();
+        let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
+        let p = vec![
+            ("Action".to_owned(), "CreateAccessKey".to_owned()),
+            ("Version".to_owned(), "2010-05-08".to_owned()),
+        ];
+        let r = client.call(&p).await.expect("call");
+        let body = String::from_utf8_lossy(&r.body).into_owned();
+        let id = body
+            .split("<AccessKeyId>")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .expect("a key id")
+            .to_owned();
+        let ids = |emu: &emulator::RunningEmulator| {
+            let mut v: Vec<String> = emu
+                .emulator()
+                .inventory()
+                .keys
+                .into_iter()
+                .map(|k| k.id)
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ids(&emu).len(), 2);
+        let ledger = std::env::temp_dir().join(format!(
+            "iam-contract-root-crash-{}.jsonl",
+            std::process::id()
+        ));
+        std::fs::write(
+            &ledger,
+            format!(
+                "{{\"op\":\"run\",\"endpoint\":\"{}\",\"prefix\":\"icx00000002\"}}\n{{\"op\":\"root-key\",\"id\":\"{id}\"}}\n{{\"op\":\"root-key\",\"id\":\"{own}\"}}\n",
+                emu.url()
+            ),
+        )
+        .expect("ledger");
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_iam-contract"))
+            .args(["cleanup", "--ledger"])
+            .arg(&ledger)
+            .env("AWS_ACCESS_KEY_ID", iam_contract::client::EXAMPLE_ACCESS_KEY_ID)
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                iam_contract::client::EXAMPLE_SECRET_ACCESS_KEY,
+            )
+            .output()
+            .await
+            .expect("cleanup runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("1 key(s)"), "{stdout}");
+        assert_eq!(ids(&emu), [own], "the run's key stays, the left one goes");
     });
 }
 
