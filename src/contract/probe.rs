@@ -180,7 +180,7 @@ impl Caller {
             Caller::Root { arn: Some(arn) } => format!("account root ({arn})"),
             Caller::Root { arn: None } => "account root".into(),
             Caller::User { name } => format!("IAM user {name}"),
-            Caller::Unknown { reason } => format!("unknown ({reason})"),
+            Caller::Unknown { reason } => format!("an unknown caller ({reason})"),
         }
     }
 }
