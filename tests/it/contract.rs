@@ -656,6 +656,33 @@ fn cleanup_finishes_what_a_crashed_run_left() {
     });
 }
 
+/// The implicit-user rule means the same under a root caller: it signs with a user's own key,
+/// and an emulator that gives such a key's implicit create to the root (the
+/// `implicit-user-bootstrap` fault in a root-only emulator) fails it, while the root's own
+/// rules still pass; cleanup deletes the root keys that went astray.
+#[test]
+fn under_a_root_caller_the_implicit_user_is_still_the_signing_user() {
+    let config = emulator::Config::default()
+        .as_root()
+        .with_fault(Fault::ImplicitUserBootstrap)
+        .with_seed(7);
+    let mut check = quick_config("root-implicit");
+    check.only = vec!["lifecycle.implicit-user-is-signer".into(), "root.".into()];
+    let report = rt().block_on(check_emulator(config, &check));
+    let status = |id: &str| {
+        report
+            .rules
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.status)
+            .expect("rule in report")
+    };
+    assert_eq!(status("lifecycle.implicit-user-is-signer"), Status::Fail);
+    for r in report.rules.iter().filter(|r| is_root_rule(&r.id)) {
+        assert_eq!(r.status, Status::Pass, "{}", describe_failures(&report));
+    }
+}
+
 /// Root keys a crashed run left are deleted without UserName, signed by the root; the key the
 /// cleanup signs with is never deleted, even when a ledger names it.
 #[test]
