@@ -339,7 +339,13 @@ async fn still_there(client: &Client, model: &Model, item: Leftover) -> Option<S
                 },
                 Err(e) => Err(format!("ListAccessKeys failed: {e}")),
             };
-            (seen, format!("key {id} of {user}: {why}"))
+            let owner = if user.is_empty() {
+                // Deleted without UserName: a root key, or a key of the signer's own.
+                "the signer".to_owned()
+            } else {
+                user.clone()
+            };
+            (seen, format!("key {id} of {owner}: {why}"))
         }
         Leftover::User { name, why } => {
             let r = call(
