@@ -7,6 +7,9 @@
 //! waiting it ever does is the `race-quota` fault's deliberate 2 ms sleep. The store lock is
 //! never held during signature crypto or XML encoding.
 //!
+//! Calls signed by the account root that name no user go to the [`root`] submodule (the root's
+//! own identity and keys).
+//!
 //! Documented choices: a duplicate parameter's first occurrence wins; for `POST`, a parameter
 //! in the body wins over the same parameter in the query string; more than the allowed clock
 //! skew is `403 SignatureDoesNotMatch` with AWS's wording (presigned requests included,
@@ -130,7 +133,7 @@ pub struct InventoryUser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InventoryKey {
     pub id: String,
-    /// The owner's lookup key.
+    /// The owner's lookup key (`:root` for the account root's keys).
     pub owner: String,
     pub status: String,
 }
@@ -255,7 +258,8 @@ fn unescape(s: &str) -> String {
 }
 
 impl Emulator {
-    /// Sets up an emulator with the bootstrap user and its key.
+    /// Sets up an emulator with the bootstrap user and its key, or (with
+    /// [`BootstrapCaller::Root`]) with the account root, its key, and no user.
     pub fn new(config: Config) -> Result<Emulator, EmulatorError> {
         let model = Model::embedded();
         let as_root = config.bootstrap_caller == BootstrapCaller::Root;
@@ -346,7 +350,7 @@ impl Emulator {
         })
     }
 
-    /// The bootstrap user's credentials.
+    /// The key the emulator starts with: the bootstrap user's, or the account root's.
     pub fn credentials(&self) -> &Credentials {
         &self.bootstrap
     }
