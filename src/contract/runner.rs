@@ -8,7 +8,8 @@
 //! passes the recorded [`Exchange`]s to its pure judges.
 //!
 //! Order of a run: the capability probe (who signs, are signatures checked, can users be
-//! created), then the selected rule classes at once, then cleanup of everything the ledger names.
+//! created), then the selected rule classes at once (the root class after the others, as the
+//! root's keys are shared by the account), then cleanup of everything the ledger names.
 //! `--only` runs only the classes whose rules are selected (all of them when a rule judged on
 //! every response is selected).
 
@@ -512,7 +513,8 @@ impl<'a> Runner<'a> {
             return Ok(());
         }
         let on = |c: RuleClass| self.classes.contains(&c);
-        // The classes are independent (each works on users of its own), so they run at once.
+        // The classes are independent (each works on users of its own), so they run at once;
+        // the root class follows them.
         futures::join!(
             async {
                 if on(RuleClass::InputValidation) || on(RuleClass::PositiveAcceptance) {
@@ -549,12 +551,13 @@ impl<'a> Runner<'a> {
                     rules::lifecycle::drive(self).await
                 }
             },
-            async {
-                if on(RuleClass::Root) {
-                    rules::root::drive(self).await
-                }
-            },
         );
+        // The root's keys are one small set the whole account shares: the root class runs
+        // after the others, so that keys they make without UserName on a target that files
+        // them under the root (MiniStack) cannot change the set between its listings.
+        if on(RuleClass::Root) {
+            rules::root::drive(self).await
+        }
         Ok(())
     }
 

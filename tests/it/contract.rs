@@ -658,8 +658,8 @@ fn cleanup_finishes_what_a_crashed_run_left() {
 
 /// The implicit-user rule means the same under a root caller: it signs with a user's own key,
 /// and an emulator that gives such a key's implicit create to the root (the
-/// `implicit-user-bootstrap` fault in a root-only emulator) fails it, while the root's own
-/// rules still pass; cleanup deletes the root keys that went astray.
+/// `implicit-user-bootstrap` fault in a root-only emulator) fails it, while no root rule fails;
+/// cleanup deletes the root keys that went astray.
 #[test]
 fn under_a_root_caller_the_implicit_user_is_still_the_signing_user() {
     let config = emulator::Config::default()
@@ -678,8 +678,13 @@ fn under_a_root_caller_the_implicit_user_is_still_the_signing_user() {
             .expect("rule in report")
     };
     assert_eq!(status("lifecycle.implicit-user-is-signer"), Status::Fail);
+    // The root's keys are the root class's business: no root rule fails for the stray key (it
+    // runs after the lifecycle, and may find the root at its quota: then it says so).
     for r in report.rules.iter().filter(|r| is_root_rule(&r.id)) {
-        assert_eq!(r.status, Status::Pass, "{}", describe_failures(&report));
+        assert_ne!(r.status, Status::Fail, "{}", describe_failures(&report));
+        if r.status == Status::Skip {
+            assert!(r.skip_reason.is_some(), "{}", r.id);
+        }
     }
 }
 
