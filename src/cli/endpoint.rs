@@ -29,6 +29,16 @@ pub struct EndpointArgs {
     /// Inject a fault into the embedded emulator (repeatable; see `serve --list-faults`).
     #[arg(long, value_name = "NAME", conflicts_with_all = ["endpoint", "target"])]
     pub fault: Vec<String>,
+    /// Whom the run signs as on the embedded emulator: its bootstrap IAM user `admin` (user),
+    /// or the account root, with no IAM user at all (root: the root rules are judged).
+    #[arg(
+        long,
+        value_name = "user|root",
+        value_enum,
+        default_value_t = EmulatorCaller::User,
+        conflicts_with_all = ["endpoint", "target"]
+    )]
+    pub emulator_caller: EmulatorCaller,
     /// Where to record what the run creates, so that `cleanup` can finish after a crash.
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
@@ -46,6 +56,7 @@ impl EndpointArgs {
             target: self.target.clone(),
             aws_profile: self.aws_profile.clone(),
             faults: self.fault.clone(),
+            emulator_caller: self.emulator_caller,
             install,
             purpose,
         }
@@ -69,6 +80,18 @@ impl EndpointArgs {
     }
 }
 
+/// Whom the embedded emulator's starting key belongs to.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmulatorCaller {
+    // Plain comments, not doc comments: clap would turn those into a long list of values in
+    // every `--help` that flattens these options.
+    // The bootstrap IAM user (`admin`).
+    #[default]
+    User,
+    // The account root, and no IAM user.
+    Root,
+}
+
 /// What the user asked to talk to.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -76,6 +99,8 @@ pub struct Selection {
     pub target: Option<String>,
     pub aws_profile: Option<String>,
     pub faults: Vec<String>,
+    /// Whom the embedded emulator's key belongs to.
+    pub emulator_caller: EmulatorCaller,
     /// Install the target's service before starting it (`check` and `snapshot` do; `replay`
     /// expects an installed one).
     pub install: bool,
@@ -153,6 +178,9 @@ pub async fn open(sel: &Selection, root: &Path) -> Result<Opened, u8> {
         });
     }
     let mut config = emulator::Config::default();
+    if sel.emulator_caller == EmulatorCaller::Root {
+        config = config.as_root();
+    }
     for f in &sel.faults {
         let fault = f
             .parse::<emulator::Fault>()
@@ -184,6 +212,9 @@ impl Selection {
             format!("iam-contract replay --endpoint {url}")
         } else {
             let mut b = "iam-contract replay".to_owned();
+            if self.emulator_caller == EmulatorCaller::Root {
+                b.push_str(" --emulator-caller root");
+            }
             for f in &self.faults {
                 b.push_str(&format!(" --fault {f}"));
             }

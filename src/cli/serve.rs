@@ -1,7 +1,8 @@
 //! `iam-contract serve`: runs the reference emulator as a standalone IAM endpoint on a loopback
 //! address until Ctrl-C.
 //!
-//! It prints the URL, the bootstrap user and its access key ID; it prints the secret only when
+//! It prints the URL, the bootstrap user (or, with `--root-key`, the account root) and its
+//! access key ID; it prints the secret only when
 //! it is AWS's documented example secret (a secret taken from the environment is the caller's
 //! own and is never echoed).
 
@@ -20,7 +21,10 @@ CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey, GetAccessKeyL
 GetCallerIdentity when the signing scope's service is sts) and verifies SigV4 (service iam, \
 region us-east-1). The bootstrap user may do everything; its key is AWS_ACCESS_KEY_ID / \
 AWS_SECRET_ACCESS_KEY when both are set, else AWS's documented example pair \
-AKIAIOSFODNN7EXAMPLE. Listens on loopback only and runs until Ctrl-C."
+AKIAIOSFODNN7EXAMPLE. With --root-key that key is the account root's instead \
+(arn:aws:iam::123456789012:root) and there is no IAM user: calls without UserName then act on \
+the root's own keys (at most 2), and GetUser answers without a UserName. Listens on loopback \
+only and runs until Ctrl-C."
 )]
 pub struct Args {
     /// Loopback address to listen on; port 0 picks a free port.
@@ -33,8 +37,12 @@ pub struct Args {
     #[arg(long)]
     pub list_faults: bool,
     /// Name of the bootstrap user.
-    #[arg(long, default_value = emulator::DEFAULT_BOOTSTRAP_USER, value_name = "NAME")]
+    #[arg(long, default_value = emulator::DEFAULT_BOOTSTRAP_USER, value_name = "NAME", conflicts_with = "root_key")]
     pub bootstrap_user: String,
+    /// The key (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, else the example pair) is the account
+    /// root's, and no IAM user exists at start: calls without UserName act on the root's keys.
+    #[arg(long)]
+    pub root_key: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -52,6 +60,9 @@ pub fn run(args: Args) -> ExitCode {
     let mut config = Config::from_env();
     config.listen = Some(args.listen);
     config.bootstrap_user = args.bootstrap_user;
+    if args.root_key {
+        config = config.as_root();
+    }
     for f in args.faults {
         config.faults.insert(f);
     }
@@ -79,7 +90,14 @@ pub fn run(args: Args) -> ExitCode {
             "iam-contract emulator listening on {} (Ctrl-C to stop)",
             running.url()
         );
-        eprintln!("bootstrap user: {}", running.emulator().bootstrap_user());
+        if running.emulator().signs_as_root() {
+            eprintln!(
+                "caller: the account root (arn:aws:iam::{}:root), no IAM user",
+                emulator::ACCOUNT_ID
+            );
+        } else {
+            eprintln!("bootstrap user: {}", running.emulator().bootstrap_user());
+        }
         eprintln!("AWS_ACCESS_KEY_ID={}", creds.access_key_id);
         if creds.secret_access_key.expose() == EXAMPLE_SECRET_ACCESS_KEY {
             eprintln!("AWS_SECRET_ACCESS_KEY={EXAMPLE_SECRET_ACCESS_KEY}");

@@ -260,6 +260,7 @@ mod tests {
                 endpoint: "http://127.0.0.1:1/".into(),
                 name: "t".into(),
                 profile: Profile::Model,
+                caller: None,
             },
             summary: Summary::default(),
             rules: vec![RuleResult {

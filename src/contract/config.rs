@@ -92,6 +92,8 @@ pub struct Capabilities {
     pub verifies_signatures: bool,
     /// The signing identity is an IAM user (GetUser without UserName answers).
     pub signer_user: Option<String>,
+    /// Whom the run signs as: the account root, an IAM user, or unknown.
+    pub caller: super::probe::Caller,
 }
 
 /// The result of a run: the report, and what the caller needs to finish the job safely.

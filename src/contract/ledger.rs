@@ -23,6 +23,9 @@ pub enum LedgerEntry {
     User { name: String },
     /// A key was created for this user.
     Key { user: String, id: String },
+    /// A key was created for the account root (a CreateAccessKey without UserName signed by
+    /// the root): deleted without UserName, signed by the root again.
+    RootKey { id: String },
 }
 
 /// An append-only ledger file.
@@ -110,13 +113,21 @@ pub async fn cleanup_ledger(
             _ => {}
         }
     }
+    // The key the run signs with is never deleted, whatever the ledger says: without it
+    // nothing else could be cleaned up, and it is not the run's to delete.
+    let own_key = client.credentials().map(|c| c.access_key_id.as_str());
     let mut foreign_keys: Vec<(&str, &str)> = Vec::new();
     let mut seen_foreign: HashSet<&str> = HashSet::new();
     for e in entries {
-        if let LedgerEntry::Key { user, id } = e
-            && !seen_users.contains(user.as_str())
-            && seen_foreign.insert(id)
-        {
+        let (user, id) = match e {
+            LedgerEntry::Key { user, id } if !seen_users.contains(user.as_str()) => {
+                (user.as_str(), id.as_str())
+            }
+            // A root key is deleted without UserName, which names the signer's own keys.
+            LedgerEntry::RootKey { id } => ("", id.as_str()),
+            _ => continue,
+        };
+        if Some(id) != own_key && seen_foreign.insert(id) {
             foreign_keys.push((user, id));
         }
     }
@@ -328,7 +339,13 @@ async fn still_there(client: &Client, model: &Model, item: Leftover) -> Option<S
                 },
                 Err(e) => Err(format!("ListAccessKeys failed: {e}")),
             };
-            (seen, format!("key {id} of {user}: {why}"))
+            let owner = if user.is_empty() {
+                // Deleted without UserName: a root key, or a key of the signer's own.
+                "the signer".to_owned()
+            } else {
+                user.clone()
+            };
+            (seen, format!("key {id} of {owner}: {why}"))
         }
         Leftover::User { name, why } => {
             let r = call(

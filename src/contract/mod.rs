@@ -32,6 +32,7 @@ pub use exchange::{Exchange, ResponseRecord};
 pub use fingerprint::{assign_fingerprints, fingerprint, fingerprint_input, normalise};
 #[cfg(feature = "net")]
 pub use ledger::{Ledger, LedgerEntry, cleanup_ledger};
+pub use probe::Caller;
 pub use rules::{RuleId, catalogue};
 #[cfg(feature = "net")]
 pub use runner::run_check;
@@ -123,6 +124,8 @@ pub enum RuleClass {
     Auth,
     Protocol,
     Concurrency,
+    /// The account root as a caller (judged only when the run signs as the root).
+    Root,
 }
 
 impl RuleClass {
@@ -136,10 +139,11 @@ impl RuleClass {
             RuleClass::Auth => "auth",
             RuleClass::Protocol => "protocol",
             RuleClass::Concurrency => "concurrency",
+            RuleClass::Root => "root",
         }
     }
 
-    pub fn all() -> [RuleClass; 8] {
+    pub fn all() -> [RuleClass; 9] {
         [
             RuleClass::InputValidation,
             RuleClass::PositiveAcceptance,
@@ -149,6 +153,7 @@ impl RuleClass {
             RuleClass::Auth,
             RuleClass::Protocol,
             RuleClass::Concurrency,
+            RuleClass::Root,
         ]
     }
 }
@@ -312,6 +317,10 @@ pub struct TargetInfo {
     /// `emulator`, a `targets/` profile name, or `endpoint`.
     pub name: String,
     pub profile: Profile,
+    /// Whom the run signed as, as the capability probe found (absent in reports that no run
+    /// produced, such as observed traffic, and in reports older than the field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Caller>,
 }
 
 /// Everything a run found: the input to every report format.

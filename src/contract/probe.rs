@@ -145,6 +145,73 @@ pub fn verifies_signatures(unsigned: &Exchange, corrupted: Option<&Exchange>) ->
     }
 }
 
+/// Whom a run signs as, from a GetUser without `UserName` signed with the run's key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Caller {
+    /// The account root: GetUser answered with no `UserName`, or with an ARN ending `:root`.
+    Root {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        arn: Option<String>,
+    },
+    /// An IAM user: GetUser answered with this `UserName` and a user's ARN.
+    User { name: String },
+    /// GetUser did not say (an error, or a success without a User); the text says what came.
+    Unknown { reason: String },
+}
+
+impl Default for Caller {
+    fn default() -> Caller {
+        Caller::Unknown {
+            reason: "not probed".into(),
+        }
+    }
+}
+
+impl Caller {
+    /// Whether the run signs as the account root.
+    pub fn is_root(&self) -> bool {
+        matches!(self, Caller::Root { .. })
+    }
+
+    /// The caller in a few words, as every report prints it.
+    pub fn describe(&self) -> String {
+        match self {
+            Caller::Root { arn: Some(arn) } => format!("account root ({arn})"),
+            Caller::Root { arn: None } => "account root".into(),
+            Caller::User { name } => format!("IAM user {name}"),
+            Caller::Unknown { reason } => format!("an unknown caller ({reason})"),
+        }
+    }
+}
+
+/// Whom the run signs as, from its GetUser without `UserName`: the root when the answer's
+/// User has no `UserName` or an ARN ending `:root` (an emulator may add a user name to the
+/// root's ARN), an IAM user when it has a name and another ARN, unknown otherwise.
+pub fn caller(who: &Exchange) -> Caller {
+    let arn = who.str_at("/User/Arn").map(str::to_owned);
+    let name = who.str_at("/User/UserName").map(str::to_owned);
+    let id = who.str_at("/User/UserId");
+    if !who.is_success() || (arn.is_none() && name.is_none() && id.is_none()) {
+        return Caller::Unknown {
+            reason: format!(
+                "GetUser without UserName answered {}{}",
+                described(who),
+                if who.is_success() {
+                    " without a User"
+                } else {
+                    ""
+                }
+            ),
+        };
+    }
+    match (arn, name) {
+        (Some(arn), _) if arn.ends_with(":root") => Caller::Root { arn: Some(arn) },
+        (arn, None) => Caller::Root { arn },
+        (_, Some(name)) => Caller::User { name },
+    }
+}
+
 /// The IAM user the run signs as: the `UserName` of a GetUser without one, when that decodes.
 pub fn signer_user(who: &Exchange) -> Option<String> {
     who.is_success()
@@ -262,6 +329,41 @@ mod tests {
             let d = verifies_signatures(&s3, Some(&corrupted));
             assert!(matches!(d, Decision::Undecided(_)) && d.assumed(), "{d:?}");
         }
+    }
+
+    #[test]
+    fn the_caller_is_the_root_without_a_user_name_or_with_a_root_arn() {
+        let user = user_body("GetUserResponse").replace("CreateUserResult", "GetUserResult");
+        assert_eq!(
+            caller(&get_user(200, &user)),
+            Caller::User { name: "f".into() }
+        );
+        let root_arn = user.replace("arn:aws:iam::1:user/f", "arn:aws:iam::1:root");
+        assert_eq!(
+            caller(&get_user(200, &root_arn)),
+            Caller::Root {
+                arn: Some("arn:aws:iam::1:root".into())
+            }
+        );
+        // AWS's answer for the root: no UserName at all.
+        let nameless = root_arn.replace("<UserName>f</UserName>", "");
+        assert!(caller(&get_user(200, &nameless)).is_root());
+        let no_arn = user
+            .replace("<UserName>f</UserName>", "")
+            .replace("<Arn>arn:aws:iam::1:user/f</Arn>", "");
+        assert_eq!(caller(&get_user(200, &no_arn)), Caller::Root { arn: None });
+        // An error, or a success that says nothing of a User, decides nothing.
+        let denied = caller(&get_user(403, &error_body("AccessDenied", "Sender", "x")));
+        assert!(
+            matches!(&denied, Caller::Unknown { reason } if reason.contains("AccessDenied")),
+            "{denied:?}"
+        );
+        let empty = "<GetUserResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetUserResult/><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetUserResponse>";
+        assert!(matches!(
+            caller(&get_user(200, empty)),
+            Caller::Unknown { .. }
+        ));
+        assert_eq!(Caller::User { name: "a".into() }.describe(), "IAM user a");
     }
 
     #[test]

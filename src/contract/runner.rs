@@ -8,7 +8,8 @@
 //! passes the recorded [`Exchange`]s to its pure judges.
 //!
 //! Order of a run: the capability probe (who signs, are signatures checked, can users be
-//! created), then the selected rule classes at once, then cleanup of everything the ledger names.
+//! created), then the selected rule classes at once (the root class after the others, as the
+//! root's keys are shared by the account), then cleanup of everything the ledger names.
 //! `--only` runs only the classes whose rules are selected (all of them when a rule judged on
 //! every response is selected).
 
@@ -81,6 +82,7 @@ pub async fn run_check(
             endpoint: client.endpoint().to_owned(),
             name: config.target_name.clone(),
             profile: config.profile,
+            caller: Some(capabilities.caller.clone()),
         },
         summary,
         rules: rule_results(&rules, acc),
@@ -344,16 +346,47 @@ impl<'a> Runner<'a> {
             && ex.is_success()
             && let Some(id) = ex.str_at("/AccessKey/AccessKeyId")
         {
-            let _ = self.ledger.record(&LedgerEntry::Key {
-                user: ex
-                    .str_at("/AccessKey/UserName")
-                    .unwrap_or_default()
-                    .to_owned(),
-                id: id.to_owned(),
-            });
+            let entry = if self.makes_root_key(req) {
+                LedgerEntry::RootKey { id: id.to_owned() }
+            } else {
+                LedgerEntry::Key {
+                    user: ex
+                        .str_at("/AccessKey/UserName")
+                        .unwrap_or_default()
+                        .to_owned(),
+                    id: id.to_owned(),
+                }
+            };
+            let _ = self.ledger.record(&entry);
         }
         self.record(&ex, rules::every_response(self.model, &ex));
         ex
+    }
+
+    /// Whether a CreateAccessKey makes a key for the account root: it names no user and is
+    /// signed with the run's own key, which the probe found to be the root's. Such a key is
+    /// deleted without UserName at cleanup (whatever `AccessKey.UserName` said, which is
+    /// undocumented for a root key).
+    fn makes_root_key(&self, req: &Request) -> bool {
+        !req.params.iter().any(|(k, _)| k == "UserName")
+            && !matches!(req.signing, Signing::As(_))
+            && self.caps().caller.is_root()
+    }
+
+    /// Judges a CreateAccessKey without UserName, signed by the root, that should have
+    /// created a root key (the output rules, with the key's undocumented `UserName` left
+    /// unjudged), and, when it did, remembers the key like [`Runner::created`] does.
+    pub(crate) fn created_root(&self, ex: &Exchange) -> Option<CreatedKey> {
+        let now = time::OffsetDateTime::now_utc();
+        let (verdicts, key) = rules::root::judge_root_created(self.model, ex, now)?;
+        self.record(ex, verdicts);
+        if !key.id.is_empty() {
+            let _ = self
+                .ledger
+                .record(&LedgerEntry::RootKey { id: key.id.clone() });
+        }
+        self.learn_key(ex, &key);
+        Some(key)
     }
 
     /// Sends many independent requests, `in_flight` at a time, in order of the input.
@@ -368,9 +401,6 @@ impl<'a> Runner<'a> {
         let now = time::OffsetDateTime::now_utc();
         let (verdicts, key) = rules::output::judge_created(self.model, ex, user, now)?;
         self.record(ex, verdicts);
-        if !key.secret.is_empty() {
-            self.remember_secret(&key.secret);
-        }
         if !key.id.is_empty() {
             let owner = if key.user.is_empty() {
                 user.unwrap_or_default().to_owned()
@@ -381,6 +411,16 @@ impl<'a> Runner<'a> {
                 user: owner,
                 id: key.id.clone(),
             });
+        }
+        self.learn_key(ex, &key);
+        Some(key)
+    }
+
+    /// Remembers a created key's secret (for the secret scan) and judges that its secret and
+    /// its ID are new in the run.
+    fn learn_key(&self, ex: &Exchange, key: &CreatedKey) {
+        if !key.secret.is_empty() {
+            self.remember_secret(&key.secret);
         }
         // Compared with every secret seen (constant-time equality, never printed).
         let dupes = {
@@ -399,7 +439,6 @@ impl<'a> Runner<'a> {
                 rules::lifecycle::judge_id_fresh(&key.id, fresh),
             ],
         );
-        Some(key)
     }
 
     /// Every key ID the run has seen created so far.
@@ -474,7 +513,8 @@ impl<'a> Runner<'a> {
             return Ok(());
         }
         let on = |c: RuleClass| self.classes.contains(&c);
-        // The classes are independent (each works on users of its own), so they run at once.
+        // The classes are independent (each works on users of its own), so they run at once;
+        // the root class follows them.
         futures::join!(
             async {
                 if on(RuleClass::InputValidation) || on(RuleClass::PositiveAcceptance) {
@@ -512,6 +552,12 @@ impl<'a> Runner<'a> {
                 }
             },
         );
+        // The root's keys are one small set the whole account shares: the root class runs
+        // after the others, so that keys they make without UserName on a target that files
+        // them under the root (MiniStack) cannot change the set between its listings.
+        if on(RuleClass::Root) {
+            rules::root::drive(self).await
+        }
         Ok(())
     }
 
@@ -554,6 +600,7 @@ impl<'a> Runner<'a> {
             why_no_users: users.reason().map(str::to_owned),
             verifies_signatures: verifies.assumed(),
             signer_user: probe::signer_user(&who),
+            caller: probe::caller(&who),
         };
         Ok(())
     }

@@ -7,6 +7,9 @@
 //! waiting it ever does is the `race-quota` fault's deliberate 2 ms sleep. The store lock is
 //! never held during signature crypto or XML encoding.
 //!
+//! Calls signed by the account root that name no user go to the [`root`] submodule (the root's
+//! own identity and keys).
+//!
 //! Documented choices: a duplicate parameter's first occurrence wins; for `POST`, a parameter
 //! in the body wins over the same parameter in the query string; more than the allowed clock
 //! skew is `403 SignatureDoesNotMatch` with AWS's wording (presigned requests included,
@@ -15,8 +18,8 @@
 
 use super::fault::{Fault, FaultSet};
 use super::sigv4::{self, Parsed, Signable};
-use super::store::{Key, Policy, Store, StoreError, User};
-use super::{ACCOUNT_ID, Clock, Config, EmulatorError, REGION};
+use super::store::{Key, Policy, ROOT_OWNER, Store, StoreError, User};
+use super::{ACCOUNT_ID, BootstrapCaller, Clock, Config, EmulatorError, REGION};
 use crate::credentials::Credentials;
 use crate::model::{Constraint, Model, ShapeKind, aws_validation_message, validate_input};
 use crate::secret::Secret;
@@ -25,6 +28,8 @@ use rand::{RngCore, SeedableRng};
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+mod root;
 
 const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 const STS_VERSION: &str = "2011-06-15";
@@ -128,7 +133,7 @@ pub struct InventoryUser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InventoryKey {
     pub id: String,
-    /// The owner's lookup key.
+    /// The owner's lookup key (`:root` for the account root's keys).
     pub owner: String,
     pub status: String,
 }
@@ -253,13 +258,20 @@ fn unescape(s: &str) -> String {
 }
 
 impl Emulator {
-    /// Sets up an emulator with the bootstrap user and its key.
+    /// Sets up an emulator with the bootstrap user and its key, or (with
+    /// [`BootstrapCaller::Root`]) with the account root, its key, and no user.
     pub fn new(config: Config) -> Result<Emulator, EmulatorError> {
         let model = Model::embedded();
-        let name = config.bootstrap_user.clone();
+        let as_root = config.bootstrap_caller == BootstrapCaller::Root;
+        // A root-only emulator has no IAM user, so no name to check or create.
+        let name = if as_root {
+            String::new()
+        } else {
+            config.bootstrap_user.clone()
+        };
         let violations: Vec<_> = validate_input(model, "CreateUser", &json!({ "UserName": name }))
             .into_iter()
-            .filter(|v| v.constraint.service_side())
+            .filter(|v| v.constraint.service_side() && !as_root)
             .collect();
         if !violations.is_empty() {
             return Err(EmulatorError::BadBootstrapUser {
@@ -299,9 +311,18 @@ impl Emulator {
         let now = config.clock.now();
         let bootstrap = config.bootstrap_credentials.clone();
         let mut store = draw(&seeded, |r| Store::new(policy, r));
-        let bootstrap_folded = store.fold(&name);
+        let bootstrap_folded = if as_root {
+            store.enable_root(ACCOUNT_ID, now);
+            ROOT_OWNER.to_owned()
+        } else {
+            store.fold(&name)
+        };
         draw(&seeded, |r| {
-            store.create_user(&name, "/", now, r).map(|_| ())
+            if as_root {
+                Ok(())
+            } else {
+                store.create_user(&name, "/", now, r).map(|_| ())
+            }
         })
         .and_then(|_| {
             store.insert_key_with(
@@ -329,13 +350,19 @@ impl Emulator {
         })
     }
 
-    /// The bootstrap user's credentials.
+    /// The key the emulator starts with: the bootstrap user's, or the account root's.
     pub fn credentials(&self) -> &Credentials {
         &self.bootstrap
     }
 
+    /// The bootstrap user's name (empty when the bootstrap key is the account root's).
     pub fn bootstrap_user(&self) -> &str {
         &self.bootstrap_name
+    }
+
+    /// Whether the bootstrap key belongs to the account root.
+    pub fn signs_as_root(&self) -> bool {
+        self.bootstrap_folded == ROOT_OWNER
     }
 
     pub fn faults(&self) -> FaultSet {
@@ -592,7 +619,11 @@ impl Emulator {
                 .user_by_key(&caller.owner)
                 .ok_or_else(|| self.fact("invalid-client-token-id", &[]))?;
             return Ok(Output::CallerIdentity {
-                arn: user_arn(&user.path, &user.name),
+                arn: if caller.owner == ROOT_OWNER {
+                    root::root_arn()
+                } else {
+                    user_arn(&user.path, &user.name)
+                },
                 user_id: user.id.clone(),
             });
         }
@@ -708,6 +739,9 @@ impl Emulator {
             }
         };
         if status != "Active" && !self.has(Fault::InactiveKeysAuthenticate) {
+            return Err(self.fact("invalid-client-token-id", &[]));
+        }
+        if self.root_key_refused(&owner, &claims.key_id) {
             return Err(self.fact("invalid-client-token-id", &[]));
         }
         if !self.has(Fault::SkewAccepted)
@@ -906,7 +940,9 @@ impl Emulator {
         action: &str,
         target: Option<&str>,
     ) -> Result<(), ApiError> {
-        if caller_folded == self.bootstrap_folded {
+        // The bootstrap user and the account root may do everything; every other caller is
+        // judged below.
+        if caller_folded == self.bootstrap_folded || caller_folded == ROOT_OWNER {
             return Ok(());
         }
         let is_key_action = KEY_ACTIONS.contains(&action);
@@ -1045,6 +1081,9 @@ impl Emulator {
         let Some(me) = st.user_by_key(&caller.owner).cloned() else {
             return Err(self.fact("invalid-client-token-id", &[]));
         };
+        if let Some(out) = self.dispatch_root(&mut st, op, &input, &caller.owner, now) {
+            return out;
+        }
         // No UserName means the signing user (or, with the fault, always the bootstrap user).
         let implicit = if self.has(Fault::ImplicitUserBootstrap) {
             self.bootstrap_name.clone()

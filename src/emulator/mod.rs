@@ -75,11 +75,24 @@ impl Clock for ManualClock {
     }
 }
 
+/// Who owns the key an emulator starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BootstrapCaller {
+    /// An IAM user ([`Config::bootstrap_user`]) who may do everything.
+    #[default]
+    User,
+    /// The account root (`arn:aws:iam::ACCOUNT_ID:root`), and no IAM user at all: the root may
+    /// do everything, and calls without `UserName` act on its own keys.
+    Root,
+}
+
 /// How to run an emulator.
 #[derive(Clone)]
 pub struct Config {
-    /// The bootstrap user, who may do everything.
+    /// The bootstrap user, who may do everything (unused when the key is the root's).
     pub bootstrap_user: String,
+    /// Whether the bootstrap key belongs to that user or to the account root.
+    pub bootstrap_caller: BootstrapCaller,
     /// The bootstrap user's key. [`Config::default`] uses AWS's documented example pair;
     /// [`Config::from_env`] takes `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` when both are set.
     pub bootstrap_credentials: Credentials,
@@ -99,6 +112,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("bootstrap_user", &self.bootstrap_user)
+            .field("bootstrap_caller", &self.bootstrap_caller)
             .field("bootstrap_credentials", &self.bootstrap_credentials)
             .field("faults", &self.faults.iter().collect::<Vec<_>>())
             .field("listen", &self.listen)
@@ -114,6 +128,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             bootstrap_user: DEFAULT_BOOTSTRAP_USER.to_owned(),
+            bootstrap_caller: BootstrapCaller::User,
             bootstrap_credentials: Credentials::example(),
             faults: FaultSet::default(),
             listen: None,
@@ -141,6 +156,12 @@ impl Config {
     /// Adds a fault.
     pub fn with_fault(mut self, f: Fault) -> Config {
         self.faults.insert(f);
+        self
+    }
+
+    /// The bootstrap key belongs to the account root, and the emulator starts with no IAM user.
+    pub fn as_root(mut self) -> Config {
+        self.bootstrap_caller = BootstrapCaller::Root;
         self
     }
 

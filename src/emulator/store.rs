@@ -13,6 +13,10 @@ use std::time::SystemTime;
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
+/// The owner of the account root's keys. `:` is outside the user-name pattern, so no IAM user
+/// can be looked up under it and the root's keys never mix with a user's.
+pub(crate) const ROOT_OWNER: &str = ":root";
+
 /// How identifiers and secrets are made, and which faults bend the store's rules.
 #[derive(Debug, Clone)]
 pub(crate) struct Policy {
@@ -85,6 +89,9 @@ pub(crate) struct Store {
     key_counter: u64,
     round_keys: [u32; 4],
     last_secret: Option<Secret>,
+    /// The account root, when the emulator has one: a principal with keys but no name, kept
+    /// apart from `users` so that ListUsers and GetUser never see it.
+    root: Option<User>,
 }
 
 impl Store {
@@ -102,6 +109,37 @@ impl Store {
             key_counter: 0,
             round_keys,
             last_secret: None,
+            root: None,
+        }
+    }
+
+    /// Gives the account an account root (user ID `id`), whose keys are owned by
+    /// [`ROOT_OWNER`].
+    pub fn enable_root(&mut self, id: &str, now: SystemTime) {
+        self.root = Some(User {
+            name: String::new(),
+            id: id.to_owned(),
+            path: "/".to_owned(),
+            created: now,
+            keys: Vec::new(),
+            deleted: Vec::new(),
+        });
+    }
+
+    /// The principal that owns keys under `folded`: a user, or the root for [`ROOT_OWNER`].
+    fn principal(&self, folded: &str) -> Option<&User> {
+        if folded == ROOT_OWNER {
+            self.root.as_ref()
+        } else {
+            self.users.get(folded)
+        }
+    }
+
+    fn principal_mut(&mut self, folded: &str) -> Option<&mut User> {
+        if folded == ROOT_OWNER {
+            self.root.as_mut()
+        } else {
+            self.users.get_mut(folded)
         }
     }
 
@@ -119,8 +157,9 @@ impl Store {
         self.users.get(&self.fold(name))
     }
 
+    /// The principal with lookup key `folded`: a user, or the root for [`ROOT_OWNER`].
     pub fn user_by_key(&self, folded: &str) -> Option<&User> {
-        self.users.get(folded)
+        self.principal(folded)
     }
 
     pub fn users(&self) -> impl Iterator<Item = (&String, &User)> {
@@ -191,8 +230,7 @@ impl Store {
     /// `race-quota` fault can release the lock between the two.
     pub fn check_quota(&self, folded: &str) -> Result<(), StoreError> {
         let user = self
-            .users
-            .get(folded)
+            .principal(folded)
             .ok_or_else(|| StoreError::NoSuchUser(folded.to_owned()))?;
         if self.policy.enforce_quota && user.keys.len() >= self.policy.quota {
             return Err(StoreError::KeyQuota(self.policy.quota));
@@ -218,7 +256,7 @@ impl Store {
         now: SystemTime,
         rng: &mut dyn RngCore,
     ) -> Result<Key, StoreError> {
-        if !self.users.contains_key(folded) {
+        if self.principal(folded).is_none() {
             return Err(StoreError::NoSuchUser(folded.to_owned()));
         }
         if self.keys.len() >= self.policy.max_keys {
@@ -249,8 +287,7 @@ impl Store {
         now: SystemTime,
     ) -> Result<Key, StoreError> {
         let user = self
-            .users
-            .get_mut(folded)
+            .principal_mut(folded)
             .ok_or_else(|| StoreError::NoSuchUser(folded.to_owned()))?;
         user.keys.push(id.clone());
         let key = Key {
@@ -267,7 +304,7 @@ impl Store {
 
     /// The key `id` if it belongs to the user with lookup key `folded`.
     pub fn owned_key(&self, folded: &str, id: &str) -> Result<&Key, StoreError> {
-        if !self.users.contains_key(folded) {
+        if self.principal(folded).is_none() {
             return Err(StoreError::NoSuchUser(folded.to_owned()));
         }
         match self.keys.get(id) {
@@ -295,9 +332,10 @@ impl Store {
     pub fn delete_key(&mut self, folded: &str, id: &str) -> Result<(), StoreError> {
         self.owned_key(folded, id)?;
         let key = self.keys.remove(id);
-        if let Some(u) = self.users.get_mut(folded) {
+        let keep_deleted = self.policy.keep_deleted_keys;
+        if let Some(u) = self.principal_mut(folded) {
             u.keys.retain(|k| k != id);
-            if self.policy.keep_deleted_keys {
+            if keep_deleted {
                 u.deleted.extend(key);
             }
         }

@@ -44,6 +44,12 @@ pub struct Fact {
     pub id: String,
     pub source: String,
     pub statement: String,
+    /// Where the fact was seen (a documentation page, public reports of real answers).
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// The statement says what AWS leaves undocumented: no rule may judge it (tested).
+    #[serde(default)]
+    pub undocumented: bool,
 }
 
 /// How requests reach the service.

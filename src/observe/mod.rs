@@ -391,6 +391,7 @@ impl Observer {
                 endpoint: self.config.endpoint.clone(),
                 name: self.config.target_name.clone(),
                 profile: self.config.profile,
+                caller: None,
             },
             summary: Summary {
                 cases_sent: self.judged,
@@ -410,6 +411,8 @@ fn never_judged_reason(id: &str) -> &'static str {
         "judging it takes requests signed wrongly on purpose, which observed traffic does not contain"
     } else if id.starts_with("concurrency.") {
         "judging it takes a burst of parallel creates the harness sends itself"
+    } else if id.starts_with("root.") {
+        "judging it takes a sequence of root-key calls the harness sends itself, signed by the account root"
     } else {
         "no observed exchange could judge this rule"
     }

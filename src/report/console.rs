@@ -66,11 +66,14 @@ fn header(out: &mut String, report: &Report, color: bool) {
         "{}",
         paint(
             &format!(
-                "{}: target {} at {}, profile {}",
+                "{}: target {} at {}, profile {}{}",
                 escape_text(&report.tool),
                 escape_text(&t.name),
                 escape_text(&t.endpoint),
-                t.profile.as_str()
+                t.profile.as_str(),
+                super::caller_text(report)
+                    .map(|c| format!(", signed as {c}"))
+                    .unwrap_or_default()
             ),
             BOLD,
             color

@@ -21,6 +21,9 @@ pub fn to_junit(report: &Report) -> String {
         let mut suite = TestSuite::new(class.as_str());
         suite.add_property(Property::new("endpoint", &report.target.endpoint));
         suite.add_property(Property::new("profile", report.target.profile.as_str()));
+        if let Some(caller) = super::caller_text(report) {
+            suite.add_property(Property::new("caller", caller));
+        }
         for r in rules {
             suite.add_test_case(test_case(class.as_str(), r));
         }

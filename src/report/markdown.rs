@@ -40,6 +40,9 @@ fn render(report: &Report, stable: bool) -> String {
     let _ = writeln!(out, "- Tool: {}", md_text(&escape_text(&report.tool)));
     let _ = writeln!(out, "- Endpoint: {}", code_span(&escape_text(&t.endpoint)));
     let _ = writeln!(out, "- Profile: `{}`", t.profile.as_str());
+    if let Some(caller) = super::caller_text(report) {
+        let _ = writeln!(out, "- Signed as: {}", md_text(&caller));
+    }
     let _ = writeln!(
         out,
         "- Result: **{}**",

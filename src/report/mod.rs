@@ -81,6 +81,16 @@ pub fn status_label(status: Status) -> &'static str {
     }
 }
 
+/// Whom the run signed as (`account root (arn:aws:iam::…:root)`, `IAM user admin`), escaped,
+/// when a run probed it: every report format says it.
+pub fn caller_text(report: &Report) -> Option<String> {
+    report
+        .target
+        .caller
+        .as_ref()
+        .map(|c| escape_text(&c.describe()))
+}
+
 /// Escapes text so that it shows unambiguously on one line: backslash, control characters and
 /// everything outside printable ASCII become Rust-style escapes (`\\`, `\n`, `\0`, `\u{e9}`).
 /// Non-ASCII is escaped too, because a Unicode letter that looks like an ASCII one is exactly

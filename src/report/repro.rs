@@ -210,6 +210,14 @@ pub fn plan(model: &Model, rule: &RuleResult, f: &Finding) -> Result<Plan, Strin
                     .into(),
             );
         }
+        "root" => {
+            return Err(
+                "the rule is judged over a sequence of root-key calls signed by the account \
+                        root (what the root held before, the keys the run created); replay it \
+                        with iam-contract check --only root."
+                    .into(),
+            );
+        }
         _ => return Err(format!("no standalone check is defined for {id}")),
     }
     Ok(p)

@@ -55,11 +55,7 @@ pub fn to_sarif(report: &Report) -> String {
             }},
             "automationDetails": { "id": format!("iam-contract/{}/", escape_text(&report.target.name)) },
             "properties": {
-                "target": {
-                    "name": escape_text(&report.target.name),
-                    "endpoint": escape_text(&report.target.endpoint),
-                    "profile": report.target.profile.as_str(),
-                },
+                "target": target_properties(report),
                 "summary": {
                     "passed": report.summary.passed,
                     "failed": report.summary.failed,
@@ -118,6 +114,19 @@ fn rule_descriptor(r: &RuleResult, known: &[Rule]) -> Value {
             "tags": ["iam", "contract", r.class.as_str(), r.source.as_str()],
         },
     })
+}
+
+/// The run's target, and whom the run signed as when a run probed it.
+fn target_properties(report: &Report) -> Value {
+    let mut t = json!({
+        "name": escape_text(&report.target.name),
+        "endpoint": escape_text(&report.target.endpoint),
+        "profile": report.target.profile.as_str(),
+    });
+    if let Some(caller) = super::caller_text(report) {
+        t["caller"] = Value::String(caller);
+    }
+    t
 }
 
 fn location(r: &RuleResult, report: &Report) -> Value {

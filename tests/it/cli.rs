@@ -687,6 +687,84 @@ fn end_to_end_against_the_emulator() {
     rt.block_on(running.shutdown());
 }
 
+/// Signed by the account root, a create without --user-name makes a root key, and the output is
+/// what the AWS CLI prints for it: the members the answer holds, in model order (the emulator
+/// leaves out the undocumented AccessKey.UserName of a root key), then the root's quota of 2.
+#[test]
+fn without_a_user_name_the_root_gets_a_root_key() {
+    use iam_contract::emulator::{self, Config};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let running = rt
+        .block_on(emulator::start(Config::default().as_root()))
+        .unwrap();
+    assert!(running.emulator().signs_as_root());
+    let url = running.url().to_owned();
+    let r = run(&["--endpoint-url", &url], CREDS);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).expect("stdout is JSON");
+    let members: Vec<&str> = v["AccessKey"]
+        .as_object()
+        .expect("an AccessKey")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        members,
+        ["AccessKeyId", "Status", "SecretAccessKey", "CreateDate"]
+    );
+    assert_eq!(v["AccessKey"]["Status"], "Active");
+    assert_ne!(v["AccessKey"]["AccessKeyId"], json!(KEY_ID));
+    assert_eq!(r.stdout, format!("{}\n", iam_contract::model::pretty(&v)));
+    // The root's starting key and the new one fill the root's quota of two.
+    let r = run(&["--endpoint-url", &url], CREDS);
+    assert_eq!(r.code, 254, "{}", r.stderr);
+    assert!(r.stderr.contains("(LimitExceeded)"), "{}", r.stderr);
+    // Naming a user is still about that user: there is none in a root-only emulator.
+    let r = run(&["--endpoint-url", &url, "--user-name", "admin"], CREDS);
+    assert_eq!(r.code, 254);
+    assert!(r.stderr.contains("(NoSuchEntity)"), "{}", r.stderr);
+    rt.block_on(running.shutdown());
+}
+
+/// `serve --root-key`: the key from the environment is the account root's, the server says so,
+/// and a secret that came from the environment is never printed.
+#[test]
+fn serve_with_a_root_key_says_so_and_never_prints_the_secret() {
+    use std::io::BufRead;
+    let secret = format!("{}{}", "envSecretNotPrinted/", "0123456789abcdefghij");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iam-contract"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--root-key"])
+        .env("AWS_ACCESS_KEY_ID", "AKIAROOTFROMENV00001")
+        .env("AWS_SECRET_ACCESS_KEY", &secret)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut url = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // The key lines come after the URL: read up to the secret's line, then stop the server.
+    let mut stderr = String::new();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    while !stderr.contains("AWS_SECRET_ACCESS_KEY=") {
+        if err.read_line(&mut stderr).unwrap() == 0 {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        stderr.contains("caller: the account root (arn:aws:iam::123456789012:root), no IAM user"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("AWS_ACCESS_KEY_ID=AKIAROOTFROMENV00001"));
+    assert!(stderr.contains("(from the environment, not shown)"));
+    assert!(!stderr.contains(&secret) && !url.contains(&secret));
+    assert!(!stderr.contains("bootstrap user"), "{stderr}");
+}
+
 #[test]
 fn an_unknown_target_is_a_usage_error_that_lists_the_known_ones() {
     let out = Command::new(env!("CARGO_BIN_EXE_iam-contract"))

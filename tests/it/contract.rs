@@ -2,7 +2,7 @@
 //! emulator is started with a fault that breaks it.
 
 use iam_contract::client::Client;
-use iam_contract::contract::{CheckConfig, Profile, Report, Status, catalogue, run_check};
+use iam_contract::contract::{Caller, CheckConfig, Profile, Report, Status, catalogue, run_check};
 use iam_contract::emulator::{self, Fault};
 use iam_contract::model::Model;
 use std::collections::BTreeMap;
@@ -72,23 +72,93 @@ fn describe_failures(report: &Report) -> String {
         .join("\n")
 }
 
+/// Whether a rule is one of the root class, which is judged only when the run signs as the
+/// account root.
+fn is_root_rule(id: &str) -> bool {
+    id.starts_with("root.")
+}
+
 #[test]
 fn the_emulator_passes_every_rule_of_the_aws_profile() {
     let report = rt().block_on(check_emulator(
         emulator::Config::default(),
         &quick_config("conform"),
     ));
+    // Signed by the bootstrap IAM user, the root rules are not judged, and say why.
+    assert_eq!(
+        report.target.caller,
+        Some(Caller::User {
+            name: "admin".into()
+        })
+    );
+    for r in report.rules.iter().filter(|r| is_root_rule(&r.id)) {
+        assert_eq!(r.status, Status::Skip, "{}", r.id);
+        let why = r.skip_reason.as_deref().unwrap_or_default();
+        assert!(
+            why.contains("IAM user admin") && why.contains("account root"),
+            "{why}"
+        );
+    }
+    let mut report = report;
+    report.rules.retain(|r| !is_root_rule(&r.id));
+    let not_passing = describe_failures(&report);
+    assert!(
+        not_passing.is_empty(),
+        "rules that did not pass:\n{not_passing}"
+    );
+    assert_eq!(
+        report.rules.len(),
+        catalogue(Model::embedded())
+            .iter()
+            .filter(|r| !is_root_rule(&r.id))
+            .count()
+    );
+    assert!(
+        report.summary.cases_sent > 200,
+        "sent only {}",
+        report.summary.cases_sent
+    );
+}
+
+/// A fresh emulator with only the account root's key, and no IAM user: every rule passes, the
+/// root rules included, and cleanup leaves nothing (`check_emulator` asserts that), while the
+/// root's own starting key is still there and still signs.
+#[test]
+fn a_root_only_emulator_passes_every_rule_root_rules_included() {
+    let rt = rt();
+    let report = rt.block_on(async {
+        let emu = emulator::start(emulator::Config::default().as_root())
+            .await
+            .expect("emulator starts");
+        let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
+        let outcome = run_check(&client, Model::embedded(), &quick_config("root"))
+            .await
+            .expect("check runs");
+        assert!(
+            outcome.cleanup_left.is_empty(),
+            "cleanup left {:?}",
+            outcome.cleanup_left
+        );
+        let inventory = emu.emulator().inventory();
+        assert!(inventory.users.is_empty(), "{:?}", inventory.users);
+        let keys: Vec<&str> = inventory.keys.iter().map(|k| k.id.as_str()).collect();
+        assert_eq!(keys, [emu.credentials().access_key_id.as_str()]);
+        outcome.report
+    });
+    assert!(
+        matches!(&report.target.caller, Some(Caller::Root { arn: Some(a) }) if a.ends_with(":root")),
+        "{:?}",
+        report.target.caller
+    );
     let not_passing = describe_failures(&report);
     assert!(
         not_passing.is_empty(),
         "rules that did not pass:\n{not_passing}"
     );
     assert_eq!(report.rules.len(), catalogue(Model::embedded()).len());
-    assert!(
-        report.summary.cases_sent > 200,
-        "sent only {}",
-        report.summary.cases_sent
-    );
+    for r in report.rules.iter().filter(|r| is_root_rule(&r.id)) {
+        assert!(r.cases > 0, "{} judged nothing", r.id);
+    }
 }
 
 /// Every rule names a fault that breaks it (the faults are typed, so the compiler already
@@ -122,6 +192,12 @@ fn every_rule_fails_against_a_fault_that_breaks_it() {
         let config = emulator::Config::default()
             .with_fault(fault.parse::<Fault>().expect("a fault"))
             .with_seed(7);
+        // The root rules are judged only when the run signs as the root.
+        let config = if rules.iter().any(|r| is_root_rule(r)) {
+            config.as_root()
+        } else {
+            config
+        };
         let mut check = quick_config(fault);
         check.only = rules.clone();
         let report = rt.block_on(check_emulator(config, &check));
@@ -205,6 +281,10 @@ fn a_deviation_fails_its_rule_and_skips_none() {
         let report = rt.block_on(check_emulator(config, &quick_config(fault.name())));
         for r in &report.rules {
             let want_fail = must_fail.contains(&r.id.as_str());
+            if is_root_rule(&r.id) {
+                // Not judged: the run signs as an IAM user (tested above).
+                continue;
+            }
             match r.status {
                 Status::Skip => problems.push(format!(
                     "{fault}: {} skipped ({})",
@@ -311,6 +391,61 @@ fn no_report_format_holds_a_secret_the_run_saw() {
     }
     // The evidence is still there, redacted.
     assert!(outputs[0].1.contains("<redacted>"));
+}
+
+/// Signed by the root, the same holds for root keys: a create beyond the quota (the
+/// `root-no-key-quota` fault) is a finding that quotes a body holding a new root secret, and no
+/// format holds that secret or any other the run saw.
+#[test]
+fn no_report_format_holds_a_root_secret() {
+    let rt = rt();
+    let outcome = rt.block_on(async {
+        let config = emulator::Config::default()
+            .as_root()
+            .with_fault(Fault::RootNoKeyQuota);
+        let emu = emulator::start(config).await.expect("emulator");
+        let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
+        let mut check = quick_config("root-secrets");
+        check.only = vec!["root.".into()];
+        run_check(&client, Model::embedded(), &check)
+            .await
+            .expect("check runs")
+    });
+    let quota = outcome
+        .report
+        .rules
+        .iter()
+        .find(|r| r.id == "root.key-quota")
+        .expect("rule");
+    assert_eq!(quota.status, Status::Fail, "the fault must be caught");
+    assert!(
+        quota.findings[0]
+            .observed
+            .excerpt
+            .contains("SecretAccessKey")
+    );
+    // The root's own secret, the root key under the quota and the one beyond it.
+    assert!(outcome.secrets.len() >= 3, "{}", outcome.secrets.len());
+    let tripwire = iam_contract::report::Tripwire::new(outcome.secrets.clone());
+    for (name, text) in [
+        (
+            "console",
+            iam_contract::report::console(&outcome.report, false),
+        ),
+        ("json", iam_contract::report::to_json(&outcome.report)),
+        ("junit", iam_contract::report::to_junit(&outcome.report)),
+        (
+            "markdown",
+            iam_contract::report::to_markdown(&outcome.report),
+        ),
+        ("sarif", iam_contract::report::to_sarif(&outcome.report)),
+        ("debug", format!("{:?}", outcome.report)),
+    ] {
+        assert!(tripwire.check(name, &text).is_ok(), "{name} holds a secret");
+        for s in &outcome.secrets {
+            assert!(!s.appears_in(&text), "{name} holds a secret");
+        }
+    }
 }
 
 /// After a run, the target holds nothing the run created.
@@ -518,6 +653,107 @@ fn cleanup_finishes_what_a_crashed_run_left() {
         assert!(!names.contains(&"icx00000001-left"), "{names:?}");
         let other = inv.users.iter().find(|u| u.name == "someone-else").expect("left alone");
         assert!(other.key_ids.is_empty(), "its recorded key is deleted");
+    });
+}
+
+/// The implicit-user rule means the same under a root caller: it signs with a user's own key,
+/// and an emulator that gives such a key's implicit create to the root (the
+/// `implicit-user-bootstrap` fault in a root-only emulator) fails it, while no root rule fails;
+/// cleanup deletes the root keys that went astray.
+#[test]
+fn under_a_root_caller_the_implicit_user_is_still_the_signing_user() {
+    let config = emulator::Config::default()
+        .as_root()
+        .with_fault(Fault::ImplicitUserBootstrap)
+        .with_seed(7);
+    let mut check = quick_config("root-implicit");
+    check.only = vec!["lifecycle.implicit-user-is-signer".into(), "root.".into()];
+    let report = rt().block_on(check_emulator(config, &check));
+    let status = |id: &str| {
+        report
+            .rules
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.status)
+            .expect("rule in report")
+    };
+    assert_eq!(status("lifecycle.implicit-user-is-signer"), Status::Fail);
+    // The root's keys are the root class's business: no root rule fails for the stray key (it
+    // runs after the lifecycle, and may find the root at its quota: then it says so).
+    for r in report.rules.iter().filter(|r| is_root_rule(&r.id)) {
+        assert_ne!(r.status, Status::Fail, "{}", describe_failures(&report));
+        if r.status == Status::Skip {
+            assert!(r.skip_reason.is_some(), "{}", r.id);
+        }
+    }
+}
+
+/// Root keys a crashed run left are deleted without UserName, signed by the root; the key the
+/// cleanup signs with is never deleted, even when a ledger names it.
+#[test]
+fn cleanup_deletes_the_root_keys_a_run_left_but_never_its_own_key() {
+    let rt = rt();
+    rt.block_on(async {
+        let emu = emulator::start(emulator::Config::default().as_root())
+            .await
+            .expect("emulator");
+        let own = emu.credentials().access_key_id.clone();
+        let client = Client::new(emu.url(), Some(emu.credentials().clone())).expect("client");
+        let p = vec![
+            ("Action".to_owned(), "CreateAccessKey".to_owned()),
+            ("Version".to_owned(), "2010-05-08".to_owned()),
+        ];
+        let r = client.call(&p).await.expect("call");
+        let body = String::from_utf8_lossy(&r.body).into_owned();
+        let id = body
+            .split("<AccessKeyId>")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .expect("a key id")
+            .to_owned();
+        let ids = |emu: &emulator::RunningEmulator| {
+            let mut v: Vec<String> = emu
+                .emulator()
+                .inventory()
+                .keys
+                .into_iter()
+                .map(|k| k.id)
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ids(&emu).len(), 2);
+        let ledger = std::env::temp_dir().join(format!(
+            "iam-contract-root-crash-{}.jsonl",
+            std::process::id()
+        ));
+        std::fs::write(
+            &ledger,
+            format!(
+                "{{\"op\":\"run\",\"endpoint\":\"{}\",\"prefix\":\"icx00000002\"}}\n{{\"op\":\"root-key\",\"id\":\"{id}\"}}\n{{\"op\":\"root-key\",\"id\":\"{own}\"}}\n",
+                emu.url()
+            ),
+        )
+        .expect("ledger");
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_iam-contract"))
+            .args(["cleanup", "--ledger"])
+            .arg(&ledger)
+            .env("AWS_ACCESS_KEY_ID", iam_contract::client::EXAMPLE_ACCESS_KEY_ID)
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                iam_contract::client::EXAMPLE_SECRET_ACCESS_KEY,
+            )
+            .output()
+            .await
+            .expect("cleanup runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("1 key(s)"), "{stdout}");
+        assert_eq!(ids(&emu), [own], "the run's key stays, the left one goes");
     });
 }
 

@@ -970,6 +970,13 @@ fn check_fault(f: Fault) {
     }
     let both = |p: &[(&str, &str)]| (call(&good, p), call(&bad, p));
     match f {
+        Fault::RootGetUserNamed
+        | Fault::RootKeysRefused
+        | Fault::RootKeysUnusable
+        | Fault::RootListEmpty
+        | Fault::RootUpdateIgnored
+        | Fault::RootDeleteIgnored
+        | Fault::RootNoKeyQuota => check_root_fault(f),
         Fault::AcceptNonAsciiNames => {
             let (g, b) = both(&[("Action", "CreateUser"), ("UserName", "José")]);
             assert_eq!((g.status, b.status), (400, 200));
@@ -1495,6 +1502,89 @@ fn check_fault(f: Fault) {
     }
     // Whatever the fault, the baseline stays conforming on a plain call.
     assert_eq!(call(&good, &[("Action", "ListUsers")]).status, 200);
+}
+
+/// A root-only emulator (the example key is the account root's) with `faults`.
+fn root_emu(faults: &[Fault]) -> Emulator {
+    Emulator::new(config(faults).as_root()).unwrap()
+}
+
+/// The root's calls without UserName, signed with the root's key over the handler (SigV4 and
+/// all), with and without a `root-*` fault.
+fn check_root_fault(f: Fault) {
+    let (good, bad) = (root_emu(&[]), root_emu(&[f]));
+    let both = |p: &[(&str, &str)]| (call(&good, p), call(&bad, p));
+    let new_key = |e: &Emulator| {
+        let r = call(e, &[("Action", "CreateAccessKey")]);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(between(&r, "UserName").is_none(), "{}", r.text());
+        Credentials::new(
+            between(&r, "AccessKeyId").unwrap(),
+            between(&r, "SecretAccessKey").unwrap(),
+        )
+    };
+    match f {
+        Fault::RootGetUserNamed => {
+            let (g, b) = both(&[("Action", "GetUser")]);
+            assert_eq!(between(&g, "UserName"), None);
+            assert_eq!(between(&b, "UserName").as_deref(), Some("root"));
+            assert_eq!(
+                between(&b, "Arn").as_deref(),
+                Some("arn:aws:iam::123456789012:root")
+            );
+        }
+        Fault::RootKeysRefused => {
+            let (g, b) = both(&[("Action", "CreateAccessKey")]);
+            assert_eq!((g.status, b.status), (200, 400));
+            assert_eq!(code(&b), "ValidationError");
+        }
+        Fault::RootKeysUnusable => {
+            let (g, b) = (new_key(&good), new_key(&bad));
+            let p = [("Action", "GetUser")];
+            let (g, b) = (call_as(&good, &g, &p), call_as(&bad, &b, &p));
+            assert_eq!((g.status, b.status), (200, 403));
+            assert_eq!(
+                between(&g, "Arn").as_deref(),
+                Some("arn:aws:iam::123456789012:root")
+            );
+            assert_eq!(call(&bad, &p).status, 200, "the starting key still signs");
+        }
+        Fault::RootListEmpty => {
+            let (g, b) = both(&[("Action", "ListAccessKeys")]);
+            assert_eq!(
+                between(&g, "AccessKeyId").as_deref(),
+                Some(EXAMPLE_ACCESS_KEY_ID)
+            );
+            assert_eq!(between(&b, "AccessKeyId"), None);
+        }
+        Fault::RootUpdateIgnored | Fault::RootDeleteIgnored => {
+            for e in [&good, &bad] {
+                let k = new_key(e);
+                let id = k.access_key_id.as_str();
+                let (action, extra) = if f == Fault::RootUpdateIgnored {
+                    ("UpdateAccessKey", Some(("Status", "Inactive")))
+                } else {
+                    ("DeleteAccessKey", None)
+                };
+                let mut p = vec![("Action", action), ("AccessKeyId", id)];
+                p.extend(extra);
+                assert_eq!(call(e, &p).status, 200);
+                let listed = call(e, &[("Action", "ListAccessKeys")]).text();
+                let unchanged = listed.contains(&format!(
+                    "<AccessKeyId>{id}</AccessKeyId><Status>Active</Status>"
+                ));
+                assert_eq!(unchanged, std::ptr::eq(e, &bad), "{listed}");
+            }
+        }
+        Fault::RootNoKeyQuota => {
+            // The starting key and one more fill the quota of two.
+            both(&[("Action", "CreateAccessKey")]);
+            let (g, b) = both(&[("Action", "CreateAccessKey")]);
+            assert_eq!((g.status, b.status), (409, 200));
+            assert_eq!(code(&g), "LimitExceeded");
+        }
+        _ => unreachable!("{f} is not a root fault"),
+    }
 }
 
 #[test]

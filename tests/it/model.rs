@@ -599,3 +599,36 @@ fn sample_output_validates_and_echoes_the_user() {
         ]
     );
 }
+
+/// The account root's facts: each names its source and where it was seen; what AWS leaves open
+/// (a root key's AccessKey.UserName) is marked undocumented, and only that one.
+#[test]
+fn the_root_caller_facts_name_their_sources_and_the_unknown() {
+    let facts = Model::embedded().facts();
+    for id in [
+        "root-arn",
+        "root-get-user",
+        "root-access-keys",
+        "root-key-quota",
+        "root-key-user-name",
+    ] {
+        let f = facts
+            .behaviour(id)
+            .unwrap_or_else(|| panic!("no fact {id}"));
+        assert!(["docs", "recorded"].contains(&f.source.as_str()), "{id}");
+        assert_eq!(f.undocumented, id == "root-key-user-name", "{id}");
+        assert!(
+            f.reference.is_some() || f.undocumented,
+            "{id}: no reference"
+        );
+    }
+    let unknown = facts.behaviour("root-key-user-name").unwrap();
+    assert!(unknown.statement.contains("not documented"));
+    let msg = facts_error(|v| v["behaviour"][0]["undocumented"] = json!("yes"));
+    check(
+        &msg,
+        FACTS_FILE,
+        "$.behaviour[0].undocumented",
+        "invalid type",
+    );
+}

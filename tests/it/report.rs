@@ -3,8 +3,8 @@
 //! compatibility matrix.
 
 use iam_contract::contract::{
-    CaseRecord, Finding, Observed, Profile, Report, RuleClass, RuleResult, Source, Status, Summary,
-    TargetInfo,
+    Caller, CaseRecord, Finding, Observed, Profile, Report, RuleClass, RuleResult, Source, Status,
+    Summary, TargetInfo,
 };
 use iam_contract::report::{
     LeakForm, Tripwire, TripwireError, compatibility_matrix, console, from_json, scrub_all,
@@ -114,6 +114,7 @@ fn sample(name: &str) -> Report {
             endpoint: ENDPOINT.into(),
             name: name.into(),
             profile: Profile::Model,
+            caller: None,
         },
         summary: Summary {
             cases_sent: 1234,
@@ -189,6 +190,49 @@ fn console_closes_with_counts_and_shows_evidence() {
         console(&ok, false).lines().last().unwrap(),
         "1 passed, 0 failed, 0 skipped"
     );
+}
+
+/// Whom the run signed as is in every format: the console header, Markdown, a JUnit property,
+/// SARIF's target properties and the JSON; a report without it (observed traffic, an old
+/// report.json) reads back as before.
+#[test]
+fn every_format_says_whom_the_run_signed_as() {
+    let mut report = sample("emulator");
+    report.target.caller = Some(Caller::Root {
+        arn: Some("arn:aws:iam::123456789012:root".into()),
+    });
+    let said = "account root (arn:aws:iam::123456789012:root)";
+    let first = console(&report, false)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(first.ends_with(&format!("signed as {said}")), "{first}");
+    assert!(
+        to_markdown(&report).contains(&format!("- Signed as: {said}")),
+        "markdown"
+    );
+    let junit = iam_contract::report::to_junit(&report);
+    assert!(
+        junit.contains(&format!("<property name=\"caller\" value=\"{said}\"/>")),
+        "{junit}"
+    );
+    let sarif: Value =
+        serde_json::from_str(&iam_contract::report::to_sarif(&report)).expect("SARIF is JSON");
+    assert_eq!(sarif["runs"][0]["properties"]["target"]["caller"], said);
+    let json: Value = serde_json::from_str(&to_json(&report)).unwrap();
+    assert_eq!(json["target"]["caller"]["kind"], "root");
+    assert_eq!(from_json(&to_json(&report)).unwrap(), report);
+    // No caller: nothing is said, and the JSON has no such member.
+    report.target.caller = None;
+    assert!(!console(&report, false).contains("signed as"));
+    assert!(!to_markdown(&report).contains("Signed as"));
+    let json: Value = serde_json::from_str(&to_json(&report)).unwrap();
+    assert!(json["target"].get("caller").is_none());
+    report.target.caller = Some(Caller::User {
+        name: "admin".into(),
+    });
+    assert!(console(&report, false).contains("signed as IAM user admin"));
 }
 
 #[test]

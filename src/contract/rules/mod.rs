@@ -20,6 +20,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod output;
 pub mod protocol;
+pub mod root;
 
 use super::{CaseRecord, Profile, Rule, RuleClass, Source};
 use crate::client::Signing;
@@ -109,6 +110,13 @@ rule_ids! {
     ProtoNoServerErrors = "protocol.no-server-errors",
     ConcQuota = "concurrency.quota-holds",
     ConcUniqueIds = "concurrency.ids-unique",
+    RootGetUser = "root.get-user-without-user-name",
+    RootCreateKey = "root.create-key-without-user-name",
+    RootKeyAuth = "root.new-key-signs-as-root",
+    RootList = "root.list-keys-without-user-name",
+    RootDeactivate = "root.deactivate-key",
+    RootDelete = "root.delete-key",
+    RootQuota = "root.key-quota",
 }
 
 impl std::fmt::Display for RuleId {
@@ -246,6 +254,7 @@ pub fn rows() -> impl Iterator<Item = &'static RuleRow> {
         auth::ROWS,
         protocol::ROWS,
         concurrency::ROWS,
+        root::ROWS,
     ]
     .into_iter()
     .flatten()
@@ -583,6 +592,7 @@ mod tests {
             (auth::ROWS, RuleClass::Auth),
             (protocol::ROWS, RuleClass::Protocol),
             (concurrency::ROWS, RuleClass::Concurrency),
+            (root::ROWS, RuleClass::Root),
         ];
         for (rows, class) in classes {
             for r in rows {
