@@ -92,6 +92,12 @@ pub struct Capabilities {
     pub verifies_signatures: bool,
     /// The signing identity is an IAM user (GetUser without UserName answers).
     pub signer_user: Option<String>,
+    /// Whether PutUserPolicy works, once a class that needs it asked (`None`: not probed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_policies: Option<bool>,
+    /// Why not, when the target refused or does not support PutUserPolicy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_no_user_policies: Option<String>,
 }
 
 /// The result of a run: the report, and what the caller needs to finish the job safely.

@@ -2,7 +2,8 @@
 //! that it can be deleted afterwards, also after a failure, a Ctrl-C or a crash
 //! (`iam-contract cleanup --ledger PATH`).
 //!
-//! The ledger is a JSON-lines file. It holds user names and key IDs, never a secret.
+//! The ledger is a JSON-lines file. It holds user names, inline policy names and key IDs, never
+//! a secret. Cleanup deletes a user's recorded policies first, then its keys, then the user.
 
 use crate::client::{Client, RawRequest, Signing};
 use crate::model::Model;
@@ -23,6 +24,8 @@ pub enum LedgerEntry {
     User { name: String },
     /// A key was created for this user.
     Key { user: String, id: String },
+    /// About to put this inline policy on this user (written before the request is sent).
+    Policy { user: String, name: String },
 }
 
 /// An append-only ledger file.
@@ -103,10 +106,17 @@ pub async fn cleanup_ledger(
     let mut users: Vec<&str> = Vec::new();
     let mut seen_users: HashSet<&str> = HashSet::new();
     let mut keys_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut policies_of: HashMap<&str, Vec<&str>> = HashMap::new();
     for e in entries {
         match e {
             LedgerEntry::User { name } if seen_users.insert(name) => users.push(name),
             LedgerEntry::Key { user, id } => keys_of.entry(user).or_default().push(id),
+            LedgerEntry::Policy { user, name } => {
+                let names = policies_of.entry(user).or_default();
+                if !names.contains(&name.as_str()) {
+                    names.push(name);
+                }
+            }
             _ => {}
         }
     }
@@ -154,9 +164,34 @@ pub async fn cleanup_ledger(
     };
     let delete_user = |user: String| {
         let recorded: Vec<&str> = keys_of.get(user.as_str()).cloned().unwrap_or_default();
+        let policies: Vec<&str> = policies_of.get(user.as_str()).cloned().unwrap_or_default();
         async move {
             let user = user.as_str();
             let mut out = Swept::default();
+            // Inline policies first: a user with one cannot be deleted (409 DeleteConflict).
+            // Only the policies the run put are deleted, and a policy already gone is fine.
+            for name in policies {
+                match call(vec![
+                    ("Action", "DeleteUserPolicy"),
+                    ("Version", version),
+                    ("UserName", user),
+                    ("PolicyName", name),
+                ])
+                .await
+                {
+                    Ok(r) if r.status < 300 || is_gone(model, &r) => {}
+                    Ok(r) => out.left.push(Leftover::Policy {
+                        user: user.to_owned(),
+                        name: name.to_owned(),
+                        why: format!("HTTP {}", r.status),
+                    }),
+                    Err(e) => out.left.push(Leftover::Policy {
+                        user: user.to_owned(),
+                        name: name.to_owned(),
+                        why: e.to_string(),
+                    }),
+                }
+            }
             let mut ids: Vec<String> = recorded.iter().map(|s| (*s).to_owned()).collect();
             if let Ok(resp) = call(vec![
                 ("Action", "ListAccessKeys"),
@@ -265,6 +300,11 @@ enum Leftover {
         name: String,
         why: String,
     },
+    Policy {
+        user: String,
+        name: String,
+        why: String,
+    },
 }
 
 /// Sends one cleanup request. Server errors, throttling (every code services use for it, 429
@@ -329,6 +369,28 @@ async fn still_there(client: &Client, model: &Model, item: Leftover) -> Option<S
                 Err(e) => Err(format!("ListAccessKeys failed: {e}")),
             };
             (seen, format!("key {id} of {user}: {why}"))
+        }
+        Leftover::Policy { user, name, why } => {
+            let r = call(
+                client,
+                model,
+                vec![
+                    ("Action", "GetUserPolicy"),
+                    ("Version", version),
+                    ("UserName", user),
+                    ("PolicyName", name),
+                ],
+            )
+            .await;
+            let seen = match &r {
+                Ok(resp) if is_gone(model, resp) => Ok(false),
+                Ok(resp) => match decode_response(model, "GetUserPolicy", &resp.body).outcome {
+                    Outcome::Success { .. } => Ok(true),
+                    _ => Err(format!("GetUserPolicy answered HTTP {}", resp.status)),
+                },
+                Err(e) => Err(format!("GetUserPolicy failed: {e}")),
+            };
+            (seen, format!("policy {name} of {user}: {why}"))
         }
         Leftover::User { name, why } => {
             let r = call(

@@ -123,6 +123,7 @@ pub enum RuleClass {
     Auth,
     Protocol,
     Concurrency,
+    Authz,
 }
 
 impl RuleClass {
@@ -136,10 +137,11 @@ impl RuleClass {
             RuleClass::Auth => "auth",
             RuleClass::Protocol => "protocol",
             RuleClass::Concurrency => "concurrency",
+            RuleClass::Authz => "authz",
         }
     }
 
-    pub fn all() -> [RuleClass; 8] {
+    pub fn all() -> [RuleClass; 9] {
         [
             RuleClass::InputValidation,
             RuleClass::PositiveAcceptance,
@@ -149,6 +151,7 @@ impl RuleClass {
             RuleClass::Auth,
             RuleClass::Protocol,
             RuleClass::Concurrency,
+            RuleClass::Authz,
         ]
     }
 }

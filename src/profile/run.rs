@@ -230,7 +230,7 @@ impl Driver<'_> {
             .iter()
             .map(|e| match e {
                 LedgerEntry::User { .. } => 3,
-                LedgerEntry::Key { .. } => 1,
+                LedgerEntry::Key { .. } | LedgerEntry::Policy { .. } => 1,
                 LedgerEntry::Run { .. } => 0,
             })
             .sum();

@@ -14,6 +14,7 @@
 
 pub mod accept;
 pub mod auth;
+pub mod authz;
 pub mod concurrency;
 pub mod error;
 pub mod input;
@@ -109,6 +110,16 @@ rule_ids! {
     ProtoNoServerErrors = "protocol.no-server-errors",
     ConcQuota = "concurrency.quota-holds",
     ConcUniqueIds = "concurrency.ids-unique",
+    AuthzNoPolicy = "authz.no-policy-denied",
+    AuthzSelfManage = "authz.self-manage-own-keys",
+    AuthzIamStar = "authz.iam-star-allows",
+    AuthzExplicitDeny = "authz.explicit-deny-wins",
+    AuthzResourceScoped = "authz.resource-scoped",
+    AuthzNotAction = "authz.not-action",
+    AuthzDeniedUnchanged = "authz.denied-changes-nothing",
+    AuthzWording = "authz.access-denied-wording",
+    AuthzMalformed = "authz.malformed-policy-refused",
+    AuthzPolicyLifecycle = "authz.user-policies-lifecycle",
 }
 
 impl std::fmt::Display for RuleId {
@@ -246,6 +257,7 @@ pub fn rows() -> impl Iterator<Item = &'static RuleRow> {
         auth::ROWS,
         protocol::ROWS,
         concurrency::ROWS,
+        authz::ROWS,
     ]
     .into_iter()
     .flatten()
@@ -583,6 +595,7 @@ mod tests {
             (auth::ROWS, RuleClass::Auth),
             (protocol::ROWS, RuleClass::Protocol),
             (concurrency::ROWS, RuleClass::Concurrency),
+            (authz::ROWS, RuleClass::Authz),
         ];
         for (rows, class) in classes {
             for r in rows {
