@@ -179,7 +179,8 @@ pub async fn cleanup_ledger(
                 ])
                 .await
                 {
-                    Ok(r) if r.status < 300 || is_gone(model, &r) => {}
+                    // A target that does not know the action holds no policy to delete.
+                    Ok(r) if r.status < 300 || is_gone(model, &r) || unsupported(model, &r) => {}
                     Ok(r) => out.left.push(Leftover::Policy {
                         user: user.to_owned(),
                         name: name.to_owned(),
@@ -421,6 +422,15 @@ async fn still_there(client: &Client, model: &Model, item: Leftover) -> Option<S
             "{label}; whether it is gone could not be checked ({e})"
         )),
     }
+}
+
+/// Whether an answer says the target does not support the action at all (the codes the
+/// capability probe reads so), so there is nothing of that kind on it to delete.
+fn unsupported(model: &Model, r: &crate::client::RawResponse) -> bool {
+    let code = decode_response(model, "DeleteUserPolicy", &r.body)
+        .error()
+        .and_then(|e| e.code.clone());
+    super::probe::not_supported(code.as_deref()) || r.status == 501
 }
 
 /// Whether a failed delete says the thing is already gone (404, or NoSuchEntity under any

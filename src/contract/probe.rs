@@ -47,6 +47,11 @@ const NOT_SUPPORTED: &[&str] = &[
     "UnknownOperationException",
 ];
 
+/// Whether an error code means "this service does not do that".
+pub fn not_supported(code: Option<&str>) -> bool {
+    code.is_some_and(|c| NOT_SUPPORTED.contains(&c))
+}
+
 /// Error codes that mean "you may not": a missing permission, or credentials the target does
 /// not accept (the harness cannot tell a wrong key from a target that signs differently, so the
 /// reason names both).

@@ -946,13 +946,12 @@ impl Emulator {
         if self.has(Fault::CrossUserAccess) && KEY_ACTIONS.contains(&action) {
             return Ok(());
         }
-        let target_path = target
-            .and_then(|t| st.user(t))
-            .map_or("/", |u| u.path.as_str());
-        // ListUsers has no user of its own: it acts on the account's user path.
-        let resource = match target {
-            Some(t) => user_arn(target_path, t),
-            None => format!("arn:aws:iam::{ACCOUNT_ID}:user/"),
+        // The resource is the user as stored (names are unique case-insensitively, so `BOB`
+        // is user/bob); ListUsers has no user of its own: it acts on the account's user path.
+        let resource = match (target, target.and_then(|t| st.user(t))) {
+            (_, Some(u)) => user_arn(&u.path, &u.name),
+            (Some(t), None) => user_arn("/", t),
+            (None, None) => format!("arn:aws:iam::{ACCOUNT_ID}:user/"),
         };
         let decision = policy::evaluate(
             caller.policies.values().map(|p| &p.parsed),

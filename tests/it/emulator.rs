@@ -459,6 +459,22 @@ fn no_user_name_means_the_signing_user() {
     assert_eq!(r.status, 200);
 }
 
+/// [`self_manage`] for an emulator on a manual clock.
+fn self_manage_at(e: &Emulator, clock: &ManualClock, user: &str) {
+    let r = call_at(
+        e,
+        clock,
+        &admin(),
+        &[
+            ("Action", "PutUserPolicy"),
+            ("UserName", user),
+            ("PolicyName", "self"),
+            ("PolicyDocument", SELF_MANAGE),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
 fn clocked(faults: &[Fault]) -> (Emulator, ManualClock) {
     let clock = ManualClock::new(t0());
     let mut c = config(faults).with_clock(clock.clone());
@@ -488,6 +504,7 @@ fn update_keeps_create_date_and_last_used_starts_as_na() {
         &admin,
         &[("Action", "CreateUser"), ("UserName", "bob")],
     );
+    self_manage_at(&e, &clock, "bob");
     let r = call_at(
         &e,
         &clock,
@@ -641,6 +658,7 @@ fn authentication_errors() {
         &admin(),
         &[("Action", "CreateUser"), ("UserName", "bob")],
     );
+    self_manage_at(&e, &clock, "bob");
     let r = call_at(
         &e,
         &clock,
