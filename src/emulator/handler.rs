@@ -1131,7 +1131,9 @@ impl Emulator {
         } else {
             me.name.clone()
         };
-        let named = s("UserName").is_some();
+        // The `implicit-user-bootstrap` bug resolves a missing UserName to a user, so its
+        // refusals name that user rather than IAM's `user null`.
+        let named = s("UserName").is_some() || self.has(Fault::ImplicitUserBootstrap);
         let target = s("UserName").map(str::to_owned).unwrap_or(implicit);
         // With the `denied-call-still-acts` fault a refusal is held back until the call has
         // acted, and then answered instead of its result.

@@ -630,7 +630,10 @@ mod drive {
             "the target does not verify signatures, so who signs a request cannot decide what \
              it may do",
         );
-        let policies = if NEED_POLICIES.iter().any(|x| r.enabled(*x)) {
+        let policies = if NEED_POLICIES.iter().any(|x| r.enabled(*x))
+            || r.enabled(RuleId::AuthzDeniedUnchanged)
+            || r.enabled(RuleId::AuthzWording)
+        {
             r.policy_support().await
         } else {
             Decision::Undecided("not probed".into())
@@ -640,8 +643,12 @@ mod drive {
             &NEED_POLICIES,
             policies.reason().unwrap_or_default(),
         );
+        // Every principal's refusals feed the unchanged-listing and wording rules.
+        let shared = r.enabled(RuleId::AuthzDeniedUnchanged) || r.enabled(RuleId::AuthzWording);
         let principals = Principal::ALL.into_iter().filter(|p| {
-            signs && r.enabled(p.rule()) && (*p == Principal::NoPolicy || with_policies)
+            signs
+                && (r.enabled(p.rule()) || shared)
+                && (*p == Principal::NoPolicy || with_policies)
         });
         crate::contract::all_in_order(
             principals.map(|p| principal(r, p)),

@@ -302,7 +302,7 @@ mod drive {
     /// Sends one planned step. With `self_manage`, a user the step creates gets AWS's documented
     /// self-manage policy (so that its own keys may create, list and use keys where a target
     /// evaluates policies, and implicit creates and key status can be judged there), and a
-    /// DeleteUser expected to succeed first deletes the policies the run put.
+    /// DeleteUser first deletes the policies the run put (put back if the user stays).
     async fn send_step(r: &Runner<'_>, planned: &Planned, self_manage: bool) -> Exchange {
         let members: Vec<(&str, &str)> = planned
             .members
@@ -316,11 +316,16 @@ mod drive {
         if planned.action == "CreateUser" {
             r.ledger_user(&planned.members[0].1);
         }
-        if self_manage && planned.action == "DeleteUser" && planned.expect == "200" {
+        // DeleteUser is judged on the user's keys alone: the policy goes first, and comes back
+        // when the user stays (a user with a policy is a DeleteConflict of its own).
+        let deleting = self_manage && planned.action == "DeleteUser";
+        if deleting {
             r.delete_user_policies(&planned.members[0].1).await;
         }
         let ex = r.send(&req).await;
-        if self_manage && planned.action == "CreateUser" && ex.accepted() {
+        if self_manage
+            && (planned.action == "CreateUser" && ex.accepted() || deleting && !ex.accepted())
+        {
             r.put_user_policy(
                 &planned.members[0].1,
                 crate::contract::rules::authz::POLICY_NAME,
