@@ -658,7 +658,8 @@ impl Executor {
                 self.unjudged.push((
                     RuleId::LifeImplicitUser,
                     "the target refused the signing user's own CreateAccessKey with 403 \
-                     AccessDenied (the user holds no policy that allows it) without naming \
+                     AccessDenied (no policy it holds allows it: it holds none, or the target \
+                     did not apply the self-manage policy the run put on it) without naming \
                      the resource, so whose key an implicit create makes could not be seen"
                         .into(),
                 ));
