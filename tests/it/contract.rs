@@ -470,8 +470,9 @@ fn moto_deviates_exactly_as_its_baseline_says() {
     assert!(report.summary.expected_failures >= 10);
 }
 
-/// `cleanup --ledger` deletes what a crashed run left: the users it names with their keys, and
-/// keys it recorded for users it did not create (leaving those users alone).
+/// `cleanup --ledger` deletes what a crashed run left: the users it names with their inline
+/// policies (first: a user with one cannot be deleted) and keys, and keys it recorded for users
+/// it did not create (leaving those users alone).
 #[test]
 fn cleanup_finishes_what_a_crashed_run_left() {
     let rt = rt();
@@ -489,6 +490,16 @@ fn cleanup_finishes_what_a_crashed_run_left() {
         };
         call("CreateUser", &[("UserName", "icx00000001-left")]).await;
         call("CreateAccessKey", &[("UserName", "icx00000001-left")]).await;
+        let put = call(
+            "PutUserPolicy",
+            &[
+                ("UserName", "icx00000001-left"),
+                ("PolicyName", "iam-contract"),
+                ("PolicyDocument", iam_contract::contract::rules::authz::SELF_MANAGE_POLICY),
+            ],
+        )
+        .await;
+        assert_eq!(put.status, 200);
         call("CreateUser", &[("UserName", "someone-else")]).await;
         let r = call("CreateAccessKey", &[("UserName", "someone-else")]).await;
         let body = String::from_utf8_lossy(&r.body).into_owned();
@@ -502,7 +513,7 @@ fn cleanup_finishes_what_a_crashed_run_left() {
         std::fs::write(
             &ledger,
             format!(
-                "{{\"op\":\"run\",\"endpoint\":\"{}\",\"prefix\":\"icx00000001\"}}\n{{\"op\":\"user\",\"name\":\"icx00000001-left\"}}\n{{\"op\":\"key\",\"user\":\"someone-else\",\"id\":\"{id}\"}}\n",
+                "{{\"op\":\"run\",\"endpoint\":\"{}\",\"prefix\":\"icx00000001\"}}\n{{\"op\":\"user\",\"name\":\"icx00000001-left\"}}\n{{\"op\":\"policy\",\"user\":\"icx00000001-left\",\"name\":\"iam-contract\"}}\n{{\"op\":\"key\",\"user\":\"someone-else\",\"id\":\"{id}\"}}\n",
                 emu.url()
             ),
         )
