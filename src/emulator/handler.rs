@@ -144,6 +144,10 @@ pub struct InventoryKey {
     pub status: String,
 }
 
+/// Authorizes an action of the caller on a user (`None`: no user, as for ListUsers), `bool`
+/// saying whether the request named it; see [`Emulator::authorize`].
+type Gate<'a> = dyn Fn(&Store, &str, Option<&str>, bool) -> Result<(), ApiError> + 'a;
+
 /// An error answer before encoding.
 #[derive(Debug)]
 struct ApiError {
@@ -1169,7 +1173,7 @@ impl Emulator {
         target: &str,
         named: bool,
         now: SystemTime,
-        gate: &dyn Fn(&Store, &str, Option<&str>, bool) -> Result<(), ApiError>,
+        gate: &Gate<'_>,
     ) -> Result<Output, ApiError> {
         let s = |k: &str| input.get(k).and_then(Value::as_str);
         let target = target.to_owned();
