@@ -307,6 +307,7 @@ impl Emulator {
             enforce_quota: !f.contains(Fault::NoKeyQuota),
             max_users: config.max_users.max(1),
             max_keys: config.max_keys.max(1),
+            max_policy_chars: model.facts().limits.inline_policy_chars_per_user.value as usize,
         };
         let seeded = config
             .seed
@@ -495,6 +496,10 @@ impl Emulator {
             StoreError::DeleteConflict => self.fact("delete-conflict", &[]),
             StoreError::DeleteConflictPolicies => self.fact("delete-conflict-policies", &[]),
             StoreError::NoSuchPolicy(n) => self.fact("no-such-user-policy", &[("name", &n)]),
+            StoreError::PolicySize { max, user } => self.fact(
+                "user-policy-size",
+                &[("max", &max.to_string()), ("name", &user)],
+            ),
             StoreError::TooManyUsers(n) => ApiError {
                 status: 409,
                 sender: true,

@@ -30,6 +30,8 @@ pub(crate) struct Policy {
     pub enforce_quota: bool,
     pub max_users: usize,
     pub max_keys: usize,
+    /// Characters (white space not counted) all inline policies of one user may hold.
+    pub max_policy_chars: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +87,11 @@ pub(crate) enum StoreError {
     /// DeleteUser of a user that still has inline policies.
     DeleteConflictPolicies,
     NoSuchPolicy(String),
+    /// The user's inline policies would exceed the size quota.
+    PolicySize {
+        max: usize,
+        user: String,
+    },
 }
 
 #[derive(Debug)]
@@ -334,10 +341,26 @@ impl Store {
         name: &str,
         policy: InlinePolicy,
     ) -> Result<(), StoreError> {
+        let max = self.policy.max_policy_chars;
         let user = self
             .users
             .get_mut(folded)
             .ok_or_else(|| StoreError::NoSuchUser(folded.to_owned()))?;
+        // The quota is on all of the user's inline policies together, the one replaced aside,
+        // white space not counted; it also bounds what a user can make the emulator hold.
+        let size = |t: &str| t.chars().filter(|c| !c.is_whitespace()).count();
+        let others: usize = user
+            .policies
+            .iter()
+            .filter(|(n, _)| n.as_str() != name)
+            .map(|(_, p)| size(&p.text))
+            .sum();
+        if others + size(&policy.text) > max {
+            return Err(StoreError::PolicySize {
+                max,
+                user: user.name.clone(),
+            });
+        }
         user.policies.insert(name.to_owned(), policy);
         Ok(())
     }
@@ -466,6 +489,7 @@ mod tests {
             enforce_quota: true,
             max_users: 10,
             max_keys: 100,
+            max_policy_chars: 2048,
         }
     }
 
@@ -538,7 +562,28 @@ mod tests {
             s.delete_user_policy("u", "p").unwrap_err(),
             StoreError::NoSuchPolicy("p".into())
         );
-        s.put_user_policy("u", "p", p).unwrap();
+        s.put_user_policy("u", "p", p.clone()).unwrap();
+        // The size quota counts every policy of the user but the one replaced, without white
+        // space.
+        let sized = |n: usize, pad: &str| {
+            let text = format!(r#"{{"Statement":{{"Sid":"{}"{pad}}}}}"#, "a".repeat(n));
+            InlinePolicy {
+                parsed: p.parsed.clone(),
+                text,
+            }
+        };
+        let used = text.len();
+        let room = 2048 - used - r#"{"Statement":{"Sid":""}}"#.len();
+        s.put_user_policy("u", "q", sized(room, &" \n".repeat(500)))
+            .unwrap();
+        assert_eq!(
+            s.put_user_policy("u", "r", sized(0, "")).unwrap_err(),
+            StoreError::PolicySize {
+                max: 2048,
+                user: "u".into()
+            }
+        );
+        s.put_user_policy("u", "q", sized(room - 10, "")).unwrap();
         s.delete_user("u", false, true).unwrap();
         assert!(s.user("u").is_none());
     }

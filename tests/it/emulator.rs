@@ -975,6 +975,34 @@ fn policy_documents_and_names_are_validated() {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
+/// A user's inline policies hold at most 2,048 characters together (spec/facts.json), white
+/// space not counted.
+#[test]
+fn inline_policies_share_a_size_quota() {
+    let e = emu(&[]);
+    create_user(&e, "bob");
+    let doc = |sid_len: usize, spaces: usize| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Sid":"{}","Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}}{}}}"#,
+            "a".repeat(sid_len),
+            " ".repeat(spaces)
+        )
+    };
+    let base = doc(0, 0).len();
+    // Exactly the quota, padded with white space that does not count.
+    let r = put_policy(&e, "bob", "big", &doc(2048 - base, 3000));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = put_policy(&e, "bob", "more", &doc(0, 0));
+    expect_error(&r, 409, "LimitExceeded");
+    assert_eq!(
+        message(&r),
+        "Maximum policy size of 2048 bytes exceeded for user bob"
+    );
+    // Replacing a policy counts it once.
+    let r = put_policy(&e, "bob", "big", &doc(2048 - base - 1, 0));
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
 #[test]
 fn an_explicit_deny_is_worded_apart_from_an_implicit_one() {
     let e = emu(&[]);
