@@ -39,7 +39,7 @@ pub const ROWS: &[RuleRow] = &[
         source: Source::Docs,
         profile: Profile::Model,
         title: "A user with no policy may not manage keys",
-        checks: "A user holding no policy gets 403 AccessDenied for CreateAccessKey, ListAccessKeys, UpdateAccessKey and DeleteAccessKey, on its own user and on another (IAM users start with no permissions).",
+        checks: "A user holding no policy gets 403 AccessDenied for CreateAccessKey, ListAccessKeys, UpdateAccessKey and DeleteAccessKey, on its own user (named, and without UserName) and on another (IAM users start with no permissions).",
         faults: &[Fault::ImplicitAllow],
     },
     RuleRow {
@@ -48,8 +48,12 @@ pub const ROWS: &[RuleRow] = &[
         source: Source::Docs,
         profile: Profile::Model,
         title: "The documented self-manage policy allows exactly the user's own keys",
-        checks: "With AWS's ManageOwnAccessKeys policy (Resource arn:aws:iam::*:user/${aws:username}), the four key actions succeed on the user's own user and get 403 AccessDenied on another user.",
-        faults: &[Fault::NoUsernameVariable, Fault::ImplicitAllow],
+        checks: "With AWS's ManageOwnAccessKeys policy (Resource arn:aws:iam::*:user/${aws:username}), the four key actions succeed on the user's own user (named, and without UserName, which IAM resolves to the caller) and get 403 AccessDenied on another user.",
+        faults: &[
+            Fault::NoUsernameVariable,
+            Fault::ImplicitAllow,
+            Fault::ImplicitUserBootstrap,
+        ],
     },
     RuleRow {
         id: RuleId::AuthzIamStar,
@@ -57,8 +61,8 @@ pub const ROWS: &[RuleRow] = &[
         source: Source::Docs,
         profile: Profile::Model,
         title: "An iam:* allow allows every key action on every user",
-        checks: "With an Allow of IAM:* on Resource * (written in capitals: action names match case-insensitively), the four key actions succeed on the user's own user and on another.",
-        faults: &[Fault::CaseSensitiveActions],
+        checks: "With an Allow of IAM:* on Resource * (written in capitals: action names match case-insensitively), the four key actions succeed on the user's own user (named, and without UserName) and on another.",
+        faults: &[Fault::CaseSensitiveActions, Fault::ImplicitUserBootstrap],
     },
     RuleRow {
         id: RuleId::AuthzExplicitDeny,
@@ -67,7 +71,11 @@ pub const ROWS: &[RuleRow] = &[
         profile: Profile::Model,
         title: "An explicit Deny wins over an Allow",
         checks: "With an Allow of iam:* plus a Deny of iam:createaccesskey (lower case) on Resource *, CreateAccessKey gets 403 AccessDenied on both users while the other three key actions succeed.",
-        faults: &[Fault::DenyNotWinning, Fault::CaseSensitiveActions],
+        faults: &[
+            Fault::DenyNotWinning,
+            Fault::CaseSensitiveActions,
+            Fault::ImplicitUserBootstrap,
+        ],
     },
     RuleRow {
         id: RuleId::AuthzResourceScoped,
@@ -75,7 +83,7 @@ pub const ROWS: &[RuleRow] = &[
         source: Source::Docs,
         profile: Profile::Model,
         title: "A policy scoped to another user's ARN allows only that user",
-        checks: "With an Allow of iam:*AccessKey* on arn:aws:iam::*:user/OTHER, the four key actions succeed on OTHER and get 403 AccessDenied on the user's own user.",
+        checks: "With an Allow of iam:*AccessKey* on arn:aws:iam::*:user/OTHER, the four key actions succeed on OTHER and get 403 AccessDenied on the user's own user (named, and without UserName).",
         faults: &[Fault::ImplicitAllow],
     },
     RuleRow {
@@ -85,7 +93,11 @@ pub const ROWS: &[RuleRow] = &[
         profile: Profile::Model,
         title: "NotAction allows everything but what it lists",
         checks: "With an Allow of NotAction iam:CreateAccessKey on Resource *, CreateAccessKey gets 403 AccessDenied on both users and the other three key actions succeed.",
-        faults: &[Fault::IgnoreNotAction, Fault::ImplicitAllow],
+        faults: &[
+            Fault::IgnoreNotAction,
+            Fault::ImplicitAllow,
+            Fault::ImplicitUserBootstrap,
+        ],
     },
     RuleRow {
         id: RuleId::AuthzDeniedUnchanged,
@@ -102,8 +114,12 @@ pub const ROWS: &[RuleRow] = &[
         source: Source::Recorded,
         profile: Profile::Aws,
         title: "AccessDenied is worded as IAM words it",
-        checks: "Every refusal of the matrix reads \"User: ARN is not authorized to perform: iam:ACTION on resource: user NAME because no identity-based policy allows the iam:ACTION action\" (implicit deny) or \"... with an explicit deny in an identity-based policy\" (explicit deny), ARN the signer's; the older form that ends after the resource is accepted (spec/facts.json).",
-        faults: &[Fault::AccessDeniedArnResource, Fault::RewordedErrors],
+        checks: "Every refusal of the matrix reads \"User: ARN is not authorized to perform: iam:ACTION on resource: user NAME because no identity-based policy allows the iam:ACTION action\" (implicit deny; `user null` when the request had no UserName) or \"... with an explicit deny in an identity-based policy\" (explicit deny), ARN the signer's; the older form that ends after the resource is accepted (spec/facts.json).",
+        faults: &[
+            Fault::AccessDeniedArnResource,
+            Fault::RewordedErrors,
+            Fault::ImplicitUserBootstrap,
+        ],
     },
     RuleRow {
         id: RuleId::AuthzMalformed,
@@ -210,9 +226,14 @@ impl Principal {
         ))
     }
 
-    /// What the cell `action` on `whose` user must give.
+    /// What the cell `action` on `whose` user must give. Leaving UserName out means the caller's
+    /// own user, so such a cell expects what the named own user does.
     pub fn expect(self, action: KeyAction, whose: Whose) -> Expect {
         use Expect::*;
+        let whose = match whose {
+            Whose::Implicit => Whose::Own,
+            w => w,
+        };
         match (self, whose) {
             (Principal::NoPolicy, _) => Deny { explicit: false },
             (Principal::SelfManage, Whose::Own) | (Principal::ScopedToOther, Whose::Other) => Allow,
@@ -223,6 +244,7 @@ impl Principal {
             (Principal::AllowWithDeny, _) if action == KeyAction::Create => Deny { explicit: true },
             (Principal::NotAction, _) if action == KeyAction::Create => Deny { explicit: false },
             (Principal::AllowWithDeny | Principal::NotAction, _) => Allow,
+            (_, Whose::Implicit) => unreachable!("mapped to Own above"),
         }
     }
 }
@@ -263,7 +285,11 @@ impl KeyAction {
 /// Whose keys a cell acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Whose {
+    /// The principal's own user, named in UserName.
     Own,
+    /// The principal's own user, by leaving UserName out (IAM resolves it to the caller, for
+    /// authorization as for the action).
+    Implicit,
     Other,
 }
 
@@ -290,6 +316,7 @@ impl Cell {
     fn describe(&self, target: &str) -> String {
         let whose = match self.whose {
             Whose::Own => "its own user",
+            Whose::Implicit => "its own user, without UserName",
             Whose::Other => "another user",
         };
         format!(
@@ -305,7 +332,7 @@ pub fn matrix() -> Vec<Cell> {
     Principal::ALL
         .into_iter()
         .flat_map(|principal| {
-            [Whose::Own, Whose::Other]
+            [Whose::Own, Whose::Implicit, Whose::Other]
                 .into_iter()
                 .flat_map(move |whose| {
                     KeyAction::ALL.into_iter().map(move |action| Cell {
@@ -321,7 +348,10 @@ pub fn matrix() -> Vec<Cell> {
 /// The request of a cell, on `target`'s key `key_id` where the action takes one (signed by the
 /// driver with the principal's key).
 pub fn plan_cell(model: &Model, cell: &Cell, target: &str, key_id: &str) -> Request {
-    let mut members = vec![("UserName", target)];
+    let mut members = vec![];
+    if cell.whose != Whose::Implicit {
+        members.push(("UserName", target));
+    }
     match cell.action {
         KeyAction::Create | KeyAction::List => {}
         KeyAction::Update => members.extend([("AccessKeyId", key_id), ("Status", "Inactive")]),
@@ -437,7 +467,12 @@ pub fn judge_wording(
         r"arn:aws[a-z-]*:iam::[0-9]{{12}}:user/(?:[!-~]*/)?{}",
         regex::escape(signer)
     );
-    let resource = format!("user {target}");
+    // IAM names the resource `user null` when the request had no UserName (spec/facts.json).
+    let resource = if cell.whose == Whose::Implicit {
+        "user null".to_owned()
+    } else {
+        format!("user {target}")
+    };
     let args = [("arn", ARN), ("action", action), ("resource", &resource)];
     let ok = ex.message().is_some_and(|m| {
         [wanted, older].iter().any(|f| {
@@ -699,9 +734,9 @@ mod drive {
         .await;
         match ready {
             Ok(creds) => {
-                for whose in [Whose::Own, Whose::Other] {
+                for whose in [Whose::Own, Whose::Implicit, Whose::Other] {
                     let target = match whose {
-                        Whose::Own => &me,
+                        Whose::Own | Whose::Implicit => &me,
                         Whose::Other => &other,
                     };
                     for action in KeyAction::ALL {
@@ -929,7 +964,19 @@ mod tests {
     #[test]
     fn the_matrix_has_every_principal_action_and_user_with_an_expectation() {
         let m = matrix();
-        assert_eq!(m.len(), 6 * 4 * 2);
+        assert_eq!(m.len(), 6 * 4 * 3);
+        // Without UserName the own user's expectation holds, and the request names no user.
+        for c in &m {
+            if c.whose == Whose::Implicit {
+                let own = Cell {
+                    whose: Whose::Own,
+                    ..*c
+                };
+                assert_eq!(c.expect(), own.expect());
+                let req = plan_cell(model(), c, "alice", "AKIAVICTIM");
+                assert!(req.params.iter().all(|(k, _)| k != "UserName"), "{c:?}");
+            }
+        }
         use Expect::*;
         let expect = |p, a, w| cell(p, a, w).expect();
         // A few cells as the issue states them.
@@ -984,7 +1031,7 @@ mod tests {
                 .into_iter()
                 .collect();
             let target = match c.whose {
-                Whose::Own => "alice",
+                Whose::Own | Whose::Implicit => "alice",
                 Whose::Other => "bob",
             };
             let resource = format!("arn:aws:iam::123456789012:user/{target}");
