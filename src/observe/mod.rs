@@ -399,6 +399,9 @@ fn never_judged_reason(id: &str) -> &'static str {
         "judging it takes requests signed wrongly on purpose, which observed traffic does not contain"
     } else if id.starts_with("concurrency.") {
         "judging it takes a burst of parallel creates the harness sends itself"
+    } else if id.starts_with("authz.") {
+        "judging it takes users holding policies the harness puts on them itself, and their \
+         requests compared with what those policies allow"
     } else {
         "no observed exchange could judge this rule"
     }
