@@ -3,7 +3,8 @@
 //! A matrix of principals (a user with no policy, AWS's documented self-manage policy, an
 //! `iam:*` allow, that allow plus an explicit Deny of CreateAccessKey, a policy scoped to
 //! another user's ARN, and a NotAction allow) against CreateAccessKey, ListAccessKeys,
-//! UpdateAccessKey and DeleteAccessKey on the principal's own user and on another user. Each
+//! UpdateAccessKey and DeleteAccessKey on the principal's own user (named, and without
+//! UserName) and on another user. Each
 //! cell has its expected outcome; a refused call must change nothing (checked by a listing with
 //! the run's own credentials before and after), and in the `aws` profile a refusal is worded as
 //! IAM words implicit and explicit denies. Beside the matrix: a malformed policy document is
