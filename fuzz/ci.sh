@@ -1,6 +1,6 @@
 # Fuzz smoke run for .ci/run (bash; source it or paste it). Installs cargo-fuzz pinned, builds
 # the fuzz package once without sanitizer (works on the stable toolchain), then fuzzes each
-# in-process target for FUZZ_SECONDS (default 20 s; 5 targets = 100 s) from the committed seeds
+# in-process target for FUZZ_SECONDS (default 20 s; 6 targets = 120 s) from the committed seeds
 # with the dictionary. A crash fails the run and prints how to reproduce it. The `endpoint`
 # target runs against the embedded emulator (IAM_CONTRACT_FUZZ_ENDPOINT is unset here).
 # The committed seeds and minimised crashes are also replayed by `cargo test` (fuzz_replay).
@@ -16,7 +16,7 @@ fuzz_smoke() {
     echo "== building fuzz targets (-s none)"
     cargo fuzz build -s none || exit 1
     local failed=0
-    for t in form_decode xml_response cli_input emulator_request endpoint; do
+    for t in form_decode xml_response cli_input emulator_request endpoint policy_document; do
       mkdir -p "corpus/$t"
       echo "== fuzzing $t for ${secs}s"
       # corpus/$t first: libFuzzer writes new inputs into the first directory only, so the

@@ -17,9 +17,12 @@ use std::process::ExitCode;
     long_about = "Run the embedded reference emulator as a standalone IAM endpoint.
 
 Speaks awsQuery on GET / and POST / (CreateUser, GetUser, DeleteUser, ListUsers, \
-CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey, GetAccessKeyLastUsed, and STS \
-GetCallerIdentity when the signing scope's service is sts) and verifies SigV4 (service iam, \
-region us-east-1). The bootstrap user may do everything; its key is AWS_ACCESS_KEY_ID / \
+CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey, GetAccessKeyLastUsed, \
+PutUserPolicy, GetUserPolicy, ListUserPolicies, DeleteUserPolicy, and STS GetCallerIdentity when \
+the signing scope's service is sts) and verifies SigV4 (service iam, region us-east-1). The \
+bootstrap user may do everything; every other user may do what its inline policies allow \
+(Effect, Action/NotAction, Resource/NotResource, wildcards, ${aws:username}; an explicit Deny \
+wins; no conditions, groups, boundaries or managed policies). The bootstrap key is AWS_ACCESS_KEY_ID / \
 AWS_SECRET_ACCESS_KEY when both are set, else AWS's documented example pair \
 AKIAIOSFODNN7EXAMPLE. With --root-key that key is the account root's instead \
 (arn:aws:iam::123456789012:root) and there is no IAM user: calls without UserName then act on \

@@ -94,6 +94,12 @@ pub struct Capabilities {
     pub signer_user: Option<String>,
     /// Whom the run signs as: the account root, an IAM user, or unknown.
     pub caller: super::probe::Caller,
+    /// Whether PutUserPolicy works, once a class that needs it asked (`None`: not probed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_policies: Option<bool>,
+    /// Why not, when the target refused or does not support PutUserPolicy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_no_user_policies: Option<String>,
 }
 
 /// The result of a run: the report, and what the caller needs to finish the job safely.

@@ -2,7 +2,8 @@
 //! that it can be deleted afterwards, also after a failure, a Ctrl-C or a crash
 //! (`iam-contract cleanup --ledger PATH`).
 //!
-//! The ledger is a JSON-lines file. It holds user names and key IDs, never a secret.
+//! The ledger is a JSON-lines file. It holds user names, inline policy names and key IDs, never
+//! a secret. Cleanup deletes a user's recorded policies first, then its keys, then the user.
 
 use crate::client::{Client, RawRequest, Signing};
 use crate::model::Model;
@@ -26,6 +27,8 @@ pub enum LedgerEntry {
     /// A key was created for the account root (a CreateAccessKey without UserName signed by
     /// the root): deleted without UserName, signed by the root again.
     RootKey { id: String },
+    /// About to put this inline policy on this user (written before the request is sent).
+    Policy { user: String, name: String },
 }
 
 /// An append-only ledger file.
@@ -106,10 +109,17 @@ pub async fn cleanup_ledger(
     let mut users: Vec<&str> = Vec::new();
     let mut seen_users: HashSet<&str> = HashSet::new();
     let mut keys_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut policies_of: HashMap<&str, Vec<&str>> = HashMap::new();
     for e in entries {
         match e {
             LedgerEntry::User { name } if seen_users.insert(name) => users.push(name),
             LedgerEntry::Key { user, id } => keys_of.entry(user).or_default().push(id),
+            LedgerEntry::Policy { user, name } => {
+                let names = policies_of.entry(user).or_default();
+                if !names.contains(&name.as_str()) {
+                    names.push(name);
+                }
+            }
             _ => {}
         }
     }
@@ -165,9 +175,35 @@ pub async fn cleanup_ledger(
     };
     let delete_user = |user: String| {
         let recorded: Vec<&str> = keys_of.get(user.as_str()).cloned().unwrap_or_default();
+        let policies: Vec<&str> = policies_of.get(user.as_str()).cloned().unwrap_or_default();
         async move {
             let user = user.as_str();
             let mut out = Swept::default();
+            // Inline policies first: a user with one cannot be deleted (409 DeleteConflict).
+            // Only the policies the run put are deleted, and a policy already gone is fine.
+            for name in policies {
+                match call(vec![
+                    ("Action", "DeleteUserPolicy"),
+                    ("Version", version),
+                    ("UserName", user),
+                    ("PolicyName", name),
+                ])
+                .await
+                {
+                    // A target that does not know the action holds no policy to delete.
+                    Ok(r) if r.status < 300 || is_gone(model, &r) || unsupported(model, &r) => {}
+                    Ok(r) => out.left.push(Leftover::Policy {
+                        user: user.to_owned(),
+                        name: name.to_owned(),
+                        why: format!("HTTP {}", r.status),
+                    }),
+                    Err(e) => out.left.push(Leftover::Policy {
+                        user: user.to_owned(),
+                        name: name.to_owned(),
+                        why: e.to_string(),
+                    }),
+                }
+            }
             let mut ids: Vec<String> = recorded.iter().map(|s| (*s).to_owned()).collect();
             if let Ok(resp) = call(vec![
                 ("Action", "ListAccessKeys"),
@@ -276,6 +312,11 @@ enum Leftover {
         name: String,
         why: String,
     },
+    Policy {
+        user: String,
+        name: String,
+        why: String,
+    },
 }
 
 /// Sends one cleanup request. Server errors, throttling (every code services use for it, 429
@@ -347,6 +388,28 @@ async fn still_there(client: &Client, model: &Model, item: Leftover) -> Option<S
             };
             (seen, format!("key {id} of {owner}: {why}"))
         }
+        Leftover::Policy { user, name, why } => {
+            let r = call(
+                client,
+                model,
+                vec![
+                    ("Action", "GetUserPolicy"),
+                    ("Version", version),
+                    ("UserName", user),
+                    ("PolicyName", name),
+                ],
+            )
+            .await;
+            let seen = match &r {
+                Ok(resp) if is_gone(model, resp) => Ok(false),
+                Ok(resp) => match decode_response(model, "GetUserPolicy", &resp.body).outcome {
+                    Outcome::Success { .. } => Ok(true),
+                    _ => Err(format!("GetUserPolicy answered HTTP {}", resp.status)),
+                },
+                Err(e) => Err(format!("GetUserPolicy failed: {e}")),
+            };
+            (seen, format!("policy {name} of {user}: {why}"))
+        }
         Leftover::User { name, why } => {
             let r = call(
                 client,
@@ -376,6 +439,15 @@ async fn still_there(client: &Client, model: &Model, item: Leftover) -> Option<S
             "{label}; whether it is gone could not be checked ({e})"
         )),
     }
+}
+
+/// Whether an answer says the target does not support the action at all (the codes the
+/// capability probe reads so), so there is nothing of that kind on it to delete.
+fn unsupported(model: &Model, r: &crate::client::RawResponse) -> bool {
+    let code = decode_response(model, "DeleteUserPolicy", &r.body)
+        .error()
+        .and_then(|e| e.code.clone());
+    super::probe::not_supported(code.as_deref()) || r.status == 501
 }
 
 /// Whether a failed delete says the thing is already gone (404, or NoSuchEntity under any

@@ -658,7 +658,8 @@ impl Executor {
                 self.unjudged.push((
                     RuleId::LifeImplicitUser,
                     "the target refused the signing user's own CreateAccessKey with 403 \
-                     AccessDenied (the user holds no policy that allows it) without naming \
+                     AccessDenied (no policy it holds allows it: it holds none, or the target \
+                     did not apply the self-manage policy the run put on it) without naming \
                      the resource, so whose key an implicit create makes could not be seen"
                         .into(),
                 ));
@@ -998,8 +999,9 @@ pub fn listed_keys(value: Option<&Value>) -> Vec<(String, String, Option<String>
 }
 
 /// The user an AccessDenied message names as its resource: AWS words it `... on resource: user
-/// NAME because ...`, the emulator and others put an ARN `arn:aws:iam::ACCOUNT:user/PATH/NAME`.
-/// `None` when the message names no user resource (moto names none at all).
+/// NAME because ...`, others put an ARN `arn:aws:iam::ACCOUNT:user/PATH/NAME`. `None` when the
+/// message names no user resource (moto names none at all), or names `user null`, which is
+/// what IAM says when the request had no UserName (so it does not tell whose key it was).
 pub fn denied_resource_user(message: &str) -> Option<String> {
     let rest = message.split_once("on resource:")?.1.trim_start();
     let name = if let Some(r) = rest.strip_prefix("user ") {
@@ -1009,7 +1011,7 @@ pub fn denied_resource_user(message: &str) -> Option<String> {
         let path = arn.strip_prefix("arn:")?.split_once(":user/")?.1;
         path.rsplit('/').next()?
     };
-    Some(name.to_owned()).filter(|n| !n.is_empty() && n != "*")
+    Some(name.to_owned()).filter(|n| !n.is_empty() && n != "*" && n != "null")
 }
 
 /// Whether two ISO 8601 timestamps name the same instant (to the second; services differ in

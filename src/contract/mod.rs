@@ -126,6 +126,7 @@ pub enum RuleClass {
     Concurrency,
     /// The account root as a caller (judged only when the run signs as the root).
     Root,
+    Authz,
 }
 
 impl RuleClass {
@@ -140,10 +141,11 @@ impl RuleClass {
             RuleClass::Protocol => "protocol",
             RuleClass::Concurrency => "concurrency",
             RuleClass::Root => "root",
+            RuleClass::Authz => "authz",
         }
     }
 
-    pub fn all() -> [RuleClass; 9] {
+    pub fn all() -> [RuleClass; 10] {
         [
             RuleClass::InputValidation,
             RuleClass::PositiveAcceptance,
@@ -154,6 +156,7 @@ impl RuleClass {
             RuleClass::Protocol,
             RuleClass::Concurrency,
             RuleClass::Root,
+            RuleClass::Authz,
         ]
     }
 }

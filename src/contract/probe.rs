@@ -47,6 +47,11 @@ const NOT_SUPPORTED: &[&str] = &[
     "UnknownOperationException",
 ];
 
+/// Whether an error code means "this service does not do that".
+pub fn not_supported(code: Option<&str>) -> bool {
+    code.is_some_and(|c| NOT_SUPPORTED.contains(&c))
+}
+
 /// Error codes that mean "you may not": a missing permission, or credentials the target does
 /// not accept (the harness cannot tell a wrong key from a target that signs differently, so the
 /// reason names both).
@@ -109,6 +114,34 @@ pub fn can_create_users(created: &Exchange) -> Decision {
         "CreateUser answered {} (neither a success that decodes nor a refusal meaning \"not \
          supported\" or \"not allowed\"); the rules that need users run and judge",
         described(created)
+    ))
+}
+
+/// Whether the run can put inline user policies, from the probe's PutUserPolicy of the
+/// self-manage policy on its fixture user. Decided like [`can_create_users`]: a success, or a
+/// refusal meaning "not supported" or "not allowed"; anything else leaves the `authz.` rules to
+/// run and judge.
+pub fn can_put_user_policy(put: &Exchange) -> Decision {
+    if put.is_success() {
+        return Decision::Yes;
+    }
+    let code = put.code().unwrap_or_default();
+    if NOT_SUPPORTED.contains(&code) || put.status() == 501 && put.code().is_some() {
+        return Decision::No(format!(
+            "the target does not support PutUserPolicy ({})",
+            described(put)
+        ));
+    }
+    if NOT_ALLOWED.contains(&code) {
+        return Decision::No(format!(
+            "the run's credentials may not put user policies there ({})",
+            described(put)
+        ));
+    }
+    Decision::Undecided(format!(
+        "PutUserPolicy answered {} (neither a success nor a refusal meaning \"not supported\" \
+         or \"not allowed\"); the rules that need policies run and judge",
+        described(put)
     ))
 }
 
@@ -364,6 +397,42 @@ mod tests {
             Caller::Unknown { .. }
         ));
         assert_eq!(Caller::User { name: "a".into() }.describe(), "IAM user a");
+    }
+
+    #[test]
+    fn user_policies_are_decided_only_by_a_success_or_a_meaningful_refusal() {
+        let put = |status, body: &str| {
+            answer(
+                &Request::new(
+                    model(),
+                    "PutUserPolicy",
+                    &[
+                        ("UserName", "f"),
+                        ("PolicyName", "p"),
+                        ("PolicyDocument", "{}"),
+                    ],
+                ),
+                status,
+                body,
+            )
+        };
+        let ok = format!(
+            "<PutUserPolicyResponse xmlns=\"{NS}\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PutUserPolicyResponse>"
+        );
+        assert_eq!(can_put_user_policy(&put(200, &ok)), Decision::Yes);
+        for (status, code) in [
+            (400, "InvalidAction"),
+            (501, "NotImplemented"),
+            (403, "AccessDenied"),
+        ] {
+            let d = can_put_user_policy(&put(status, &error_body(code, "Sender", "x")));
+            assert!(!d.assumed(), "{code}: {d:?}");
+            assert!(d.reason().unwrap().contains(code), "{d:?}");
+        }
+        for (status, code) in [(500, "ServiceFailure"), (400, "MalformedPolicyDocument")] {
+            let d = can_put_user_policy(&put(status, &error_body(code, "Sender", "x")));
+            assert!(matches!(d, Decision::Undecided(_)), "{code}: {d:?}");
+        }
     }
 
     #[test]

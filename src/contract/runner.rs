@@ -118,6 +118,10 @@ pub(crate) struct Runner<'a> {
     /// shared counter, so that a name does not depend on how the concurrent classes interleave.
     counters: Mutex<BTreeMap<String, usize>>,
     caps: Mutex<Capabilities>,
+    /// Whether PutUserPolicy works, probed once by the first class that needs it.
+    policy_probe: tokio::sync::OnceCell<probe::Decision>,
+    /// The inline policies the run put and has not deleted, by user: deleted before the user.
+    policies: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 impl<'a> Runner<'a> {
@@ -157,6 +161,8 @@ impl<'a> Runner<'a> {
             retries: AtomicUsize::new(0),
             counters: Mutex::new(BTreeMap::new()),
             caps: Mutex::new(Capabilities::default()),
+            policy_probe: tokio::sync::OnceCell::new(),
+            policies: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -491,8 +497,87 @@ impl<'a> Runner<'a> {
         .await;
     }
 
-    /// Deletes the user's keys, then the user.
+    /// Whether the target takes inline user policies: probed once, by putting the self-manage
+    /// policy on the fixture user and deleting it again (decided in
+    /// [`probe::can_put_user_policy`]). The decision is noted in the run's capabilities.
+    pub(crate) async fn policy_support(&self) -> probe::Decision {
+        self.policy_probe
+            .get_or_init(|| async {
+                let fixture = self.fixture_name();
+                let ex = self
+                    .put_user_policy(
+                        &fixture,
+                        rules::authz::PROBE_POLICY_NAME,
+                        rules::authz::SELF_MANAGE_POLICY,
+                    )
+                    .await;
+                let d = probe::can_put_user_policy(&ex);
+                if ex.accepted() {
+                    self.delete_user_policies(&fixture).await;
+                }
+                let mut caps = self.caps.lock().unwrap_or_else(|p| p.into_inner());
+                caps.user_policies = Some(d.assumed());
+                caps.why_no_user_policies = d.reason().map(str::to_owned);
+                d
+            })
+            .await
+            .clone()
+    }
+
+    /// Records the policy in the ledger, then puts it on `user`.
+    pub(crate) async fn put_user_policy(&self, user: &str, name: &str, document: &str) -> Exchange {
+        let _ = self.ledger.record(&LedgerEntry::Policy {
+            user: user.into(),
+            name: name.into(),
+        });
+        self.policies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(user.to_owned())
+            .or_default()
+            .push(name.to_owned());
+        self.send(&Request::new(
+            self.model,
+            "PutUserPolicy",
+            &[
+                ("UserName", user),
+                ("PolicyName", name),
+                ("PolicyDocument", document),
+            ],
+        ))
+        .await
+    }
+
+    /// Forgets the policies the run put on `user`, which a request of the driver's deleted.
+    pub(crate) fn forget_policies(&self, user: &str) {
+        self.policies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(user);
+    }
+
+    /// Deletes every inline policy the run put on `user` (a user with one cannot be deleted).
+    pub(crate) async fn delete_user_policies(&self, user: &str) {
+        let names = self
+            .policies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(user)
+            .unwrap_or_default();
+        let mut seen = HashSet::new();
+        for name in names.iter().filter(|n| seen.insert(n.as_str())) {
+            self.send(&Request::new(
+                self.model,
+                "DeleteUserPolicy",
+                &[("UserName", user), ("PolicyName", name)],
+            ))
+            .await;
+        }
+    }
+
+    /// Deletes the user's inline policies (those the run put), its keys, then the user.
     pub(crate) async fn delete_user_fully(&self, user: &str) {
+        self.delete_user_policies(user).await;
         if let Some(keys) = self.list_key_ids(user).await {
             for (id, _) in keys {
                 self.delete_key(user, &id).await;
@@ -551,6 +636,11 @@ impl<'a> Runner<'a> {
                     rules::lifecycle::drive(self).await
                 }
             },
+            async {
+                if on(RuleClass::Authz) {
+                    rules::authz::drive(self).await
+                }
+            },
         );
         // The root's keys are one small set the whole account shares: the root class runs
         // after the others, so that keys they make without UserName on a target that files
@@ -601,6 +691,7 @@ impl<'a> Runner<'a> {
             verifies_signatures: verifies.assumed(),
             signer_user: probe::signer_user(&who),
             caller: probe::caller(&who),
+            ..Capabilities::default()
         };
         Ok(())
     }

@@ -92,6 +92,16 @@ faults! {
     RootUpdateIgnored = "root-update-ignored": "UpdateAccessKey without UserName signed by the account root answers 200 and changes nothing",
     RootDeleteIgnored = "root-delete-ignored": "DeleteAccessKey without UserName signed by the account root answers 200 and deletes nothing",
     RootNoKeyQuota = "root-no-key-quota": "no limit on the account root's access keys",
+    DenyNotWinning = "deny-not-winning": "an Allow in a user policy wins over an explicit Deny",
+    IgnoreNotAction = "ignore-not-action": "NotAction in a user policy is read as Action",
+    NoUsernameVariable = "no-username-variable": "${aws:username} in a policy's Resource stays literal text instead of the caller's name",
+    ImplicitAllow = "implicit-allow": "a request that no policy statement matches is allowed instead of implicitly denied",
+    CaseSensitiveActions = "case-sensitive-actions": "policy actions match case-sensitively (iam:createaccesskey does not match iam:CreateAccessKey)",
+    DeniedCallStillActs = "denied-call-still-acts": "a call refused with AccessDenied still does what it asked (creates, updates or deletes the key)",
+    AccessDeniedArnResource = "access-denied-arn-resource": "AccessDenied names its resource as an ARN and says nothing of implicit or explicit deny (the emulator's wording before IAM's own)",
+    DeleteUserWithPolicies = "delete-user-with-policies": "DeleteUser succeeds while inline policies exist and removes them",
+    NoUserPolicies = "no-user-policies": "PutUserPolicy, GetUserPolicy, ListUserPolicies and DeleteUserPolicy are unknown actions (400 InvalidAction), as on a target without inline policies (breaks no rule: proves the authz. rules that need policies are skipped with the reason)",
+    AcceptMalformedPolicy = "accept-malformed-policy": "PutUserPolicy stores a malformed policy document (as one that allows nothing) instead of 400 MalformedPolicyDocument",
 }
 
 impl fmt::Display for Fault {

@@ -17,8 +17,9 @@
 //! change state; bodies over the limit are `413 RequestEntityTooLarge`.
 
 use super::fault::{Fault, FaultSet};
+use super::policy::{self, Decision, PolicyDocument, Quirks};
 use super::sigv4::{self, Parsed, Signable};
-use super::store::{Key, Policy, ROOT_OWNER, Store, StoreError, User};
+use super::store::{InlinePolicy, Key, Policy, ROOT_OWNER, Store, StoreError, User};
 use super::{ACCOUNT_ID, BootstrapCaller, Clock, Config, EmulatorError, REGION};
 use crate::credentials::Credentials;
 use crate::model::{Constraint, Model, ShapeKind, aws_validation_message, validate_input};
@@ -26,6 +27,7 @@ use crate::secret::Secret;
 use crate::wire::{decode_form, encode_error, encode_success, escape_text};
 use rand::{RngCore, SeedableRng};
 use serde_json::{Map, Value, json};
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -46,6 +48,15 @@ const KEY_ACTIONS: [&str; 5] = [
     "DeleteAccessKey",
     "GetAccessKeyLastUsed",
 ];
+/// The document the `accept-malformed-policy` fault stores in place of one that does not parse.
+const ALLOWS_NOTHING: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","NotAction":"*","Resource":"*"}}"#;
+/// What `GetUserPolicy` leaves unescaped in the document (RFC 3986's unreserved characters).
+const URI_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// An HTTP request as the handler sees it. `path_and_query` starts with `/`; header names
 /// may be in any case.
@@ -137,6 +148,10 @@ pub struct InventoryKey {
     pub owner: String,
     pub status: String,
 }
+
+/// Authorizes an action of the caller on a user (`None`: no user, as for ListUsers), `bool`
+/// saying whether the request named it; see [`Emulator::authorize`].
+type Gate<'a> = dyn Fn(&Store, &str, Option<&str>, bool) -> Result<(), ApiError> + 'a;
 
 /// An error answer before encoding.
 #[derive(Debug)]
@@ -304,6 +319,7 @@ impl Emulator {
             enforce_quota: !f.contains(Fault::NoKeyQuota),
             max_users: config.max_users.max(1),
             max_keys: config.max_keys.max(1),
+            max_policy_chars: model.facts().limits.inline_policy_chars_per_user.value as usize,
         };
         let seeded = config
             .seed
@@ -505,6 +521,12 @@ impl Emulator {
             StoreError::UserExists(n) => self.fact("user-exists", &[("name", &n)]),
             StoreError::KeyQuota(q) => self.fact("key-quota", &[("quota", &q.to_string())]),
             StoreError::DeleteConflict => self.fact("delete-conflict", &[]),
+            StoreError::DeleteConflictPolicies => self.fact("delete-conflict-policies", &[]),
+            StoreError::NoSuchPolicy(n) => self.fact("no-such-user-policy", &[("name", &n)]),
+            StoreError::PolicySize { max, user } => self.fact(
+                "user-policy-size",
+                &[("max", &max.to_string()), ("name", &user)],
+            ),
             StoreError::TooManyUsers(n) => ApiError {
                 status: 409,
                 sender: true,
@@ -634,7 +656,9 @@ impl Emulator {
             }
             return Err(e);
         };
-        let Some(op) = self.model.operation(action) else {
+        let unknown = self.has(Fault::NoUserPolicies) && action.ends_with("UserPolicy")
+            || self.has(Fault::NoUserPolicies) && action == "ListUserPolicies";
+        let Some(op) = self.model.operation(action).filter(|_| !unknown) else {
             if self.has(Fault::UnknownAction500) {
                 return Err(self.fact("service-failure", &[]));
             }
@@ -931,7 +955,22 @@ impl Emulator {
         })
     }
 
-    /// May `caller` perform `action` on the user named `target`?
+    /// The evaluator's deliberate bugs, from the faults.
+    fn quirks(&self) -> Quirks {
+        Quirks {
+            allow_beats_deny: self.has(Fault::DenyNotWinning),
+            not_action_as_action: self.has(Fault::IgnoreNotAction),
+            no_username_variable: self.has(Fault::NoUsernameVariable),
+            implicit_allow: self.has(Fault::ImplicitAllow),
+            case_sensitive_actions: self.has(Fault::CaseSensitiveActions),
+        }
+    }
+
+    /// May `caller` perform `action` on the user named `target` (`named`: the request gave the
+    /// UserName; otherwise `target` is the caller itself)? The bootstrap user may do
+    /// everything; every other IAM user is judged by its inline policies
+    /// ([`policy::evaluate`]): an explicit Deny wins, no Allow is an implicit deny, each worded
+    /// as IAM words it.
     fn authorize(
         &self,
         st: &Store,
@@ -939,32 +978,60 @@ impl Emulator {
         caller_folded: &str,
         action: &str,
         target: Option<&str>,
+        named: bool,
     ) -> Result<(), ApiError> {
         // The bootstrap user and the account root may do everything; every other caller is
         // judged below.
         if caller_folded == self.bootstrap_folded || caller_folded == ROOT_OWNER {
             return Ok(());
         }
-        let is_key_action = KEY_ACTIONS.contains(&action);
-        let allowed = match target {
-            Some(t) if is_key_action || action == "GetUser" => {
-                st.fold(t) == caller_folded || (is_key_action && self.has(Fault::CrossUserAccess))
-            }
-            _ => false,
-        };
-        if allowed {
+        if self.has(Fault::CrossUserAccess) && KEY_ACTIONS.contains(&action) {
             return Ok(());
         }
-        let target_path = target
-            .and_then(|t| st.user(t))
-            .map_or("/", |u| u.path.as_str());
-        let resource = user_arn(target_path, target.unwrap_or(""));
+        // The resource is the user as stored (names are unique case-insensitively, so `BOB`
+        // is user/bob); ListUsers has no user of its own: it acts on the account's user path.
+        let resource = match (target, target.and_then(|t| st.user(t))) {
+            (_, Some(u)) => user_arn(&u.path, &u.name),
+            (Some(t), None) => user_arn("/", t),
+            (None, None) => format!("arn:aws:iam::{ACCOUNT_ID}:user/"),
+        };
+        let decision = policy::evaluate(
+            caller.policies.values().map(|p| &p.parsed),
+            &policy::Context {
+                action: &format!("iam:{action}"),
+                resource: &resource,
+                username: &caller.name,
+            },
+            self.quirks(),
+        );
+        let fact = match decision {
+            Decision::Allow => return Ok(()),
+            Decision::ImplicitDeny => "access-denied",
+            Decision::ExplicitDeny => "access-denied-explicit",
+        };
+        if self.has(Fault::AccessDeniedArnResource) {
+            return Err(self.fact(
+                "access-denied-older",
+                &[
+                    ("arn", &user_arn(&caller.path, &caller.name)),
+                    ("action", action),
+                    ("resource", &resource),
+                ],
+            ));
+        }
+        // IAM names its own resources `user NAME`, and `user null` when the request had no
+        // UserName (spec/facts.json).
+        let named_resource = match target {
+            Some(t) if named => format!("user {t}"),
+            Some(_) => "user null".to_owned(),
+            None => resource.clone(),
+        };
         Err(self.fact(
-            "access-denied",
+            fact,
             &[
                 ("arn", &user_arn(&caller.path, &caller.name)),
                 ("action", action),
-                ("resource", &resource),
+                ("resource", &named_resource),
             ],
         ))
     }
@@ -1043,6 +1110,25 @@ impl Emulator {
         (value, leaked)
     }
 
+    /// A page of ListUserPolicies: the user's policy names in order, from `Marker` (the first
+    /// name of the page) on, at most `MaxItems`.
+    fn list_policies_page(&self, user: &User, input: &Map<String, Value>) -> Value {
+        let max = input.get("MaxItems").and_then(Value::as_i64).unwrap_or(100) as usize;
+        let marker = input.get("Marker").and_then(Value::as_str);
+        let mut names: Vec<&String> = user
+            .policies
+            .keys()
+            .filter(|n| marker.is_none_or(|m| n.as_str() >= m))
+            .collect();
+        let next = (names.len() > max).then(|| names[max].clone());
+        names.truncate(max);
+        let mut v = json!({ "PolicyNames": names, "IsTruncated": next.is_some() });
+        if let Some(m) = next {
+            v["Marker"] = Value::String(m);
+        }
+        v
+    }
+
     /// What GetAccessKeyLastUsed says of a key: its last use, or `N/A` (or, with the
     /// `stale-last-used` fault, a use that never happened).
     fn last_used_value(&self, key: &Key) -> Value {
@@ -1090,7 +1176,48 @@ impl Emulator {
         } else {
             me.name.clone()
         };
+        // The `implicit-user-bootstrap` bug resolves a missing UserName to a user, so its
+        // refusals name that user rather than IAM's `user null`.
+        let named = s("UserName").is_some() || self.has(Fault::ImplicitUserBootstrap);
         let target = s("UserName").map(str::to_owned).unwrap_or(implicit);
+        // With the `denied-call-still-acts` fault a refusal is held back until the call has
+        // acted, and then answered instead of its result.
+        let withheld: RefCell<Option<ApiError>> = RefCell::new(None);
+        let gate = |st: &Store, action: &str, who: Option<&str>, named: bool| match self.authorize(
+            st,
+            &me,
+            &caller.owner,
+            action,
+            who,
+            named,
+        ) {
+            Err(e) if self.has(Fault::DeniedCallStillActs) => {
+                withheld.borrow_mut().get_or_insert(e);
+                Ok(())
+            }
+            r => r,
+        };
+        let out = self.dispatch_op(op, &input, st, &target, named, now, &gate);
+        match withheld.into_inner() {
+            Some(e) => Err(e),
+            None => out,
+        }
+    }
+
+    /// The operation itself, once validated and with the signer known; `gate` authorizes.
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch_op(
+        &self,
+        op: &'static str,
+        input: &Map<String, Value>,
+        mut st: MutexGuard<'_, Store>,
+        target: &str,
+        named: bool,
+        now: SystemTime,
+        gate: &Gate<'_>,
+    ) -> Result<Output, ApiError> {
+        let s = |k: &str| input.get(k).and_then(Value::as_str);
+        let target = target.to_owned();
         let ok = |value: Value| {
             Ok(Output::Iam {
                 op,
@@ -1101,7 +1228,7 @@ impl Emulator {
         let se = |e| self.store_error(e);
         match op {
             "CreateUser" => {
-                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                gate(&st, op, Some(&target), named)?;
                 let path = s("Path").unwrap_or("/").to_owned();
                 let user = self
                     .with_rng(|r| st.create_user(&target, &path, now, r).cloned())
@@ -1109,25 +1236,29 @@ impl Emulator {
                 ok(json!({ "User": self.user_value(&user) }))
             }
             "GetUser" => {
-                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                gate(&st, op, Some(&target), named)?;
                 let user = st
                     .user(&target)
                     .ok_or(StoreError::NoSuchUser(target.clone()));
                 ok(json!({ "User": self.user_value(user.map_err(se)?) }))
             }
             "DeleteUser" => {
-                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                gate(&st, op, Some(&target), named)?;
                 self.throttle_once(op, &st.fold(&target), "")?;
-                st.delete_user(&target, self.has(Fault::DeleteUserWithKeys))
-                    .map_err(se)?;
+                st.delete_user(
+                    &target,
+                    self.has(Fault::DeleteUserWithKeys),
+                    self.has(Fault::DeleteUserWithPolicies),
+                )
+                .map_err(se)?;
                 ok(json!({}))
             }
             "ListUsers" => {
-                self.authorize(&st, &me, &caller.owner, op, None)?;
-                ok(self.list_users_page(&st, &input))
+                gate(&st, op, None, false)?;
+                ok(self.list_users_page(&st, input))
             }
             "CreateAccessKey" => {
-                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                gate(&st, op, Some(&target), named)?;
                 let user = st
                     .user(&target)
                     .ok_or(StoreError::NoSuchUser(target.clone()))
@@ -1158,16 +1289,16 @@ impl Emulator {
                 }}))
             }
             "ListAccessKeys" => {
-                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                gate(&st, op, Some(&target), named)?;
                 let user = st
                     .user(&target)
                     .ok_or(StoreError::NoSuchUser(target.clone()))
                     .map_err(se)?;
-                let (value, leaked) = self.list_keys_page(&st, user, &input);
+                let (value, leaked) = self.list_keys_page(&st, user, input);
                 Ok(Output::Iam { op, value, leaked })
             }
             "UpdateAccessKey" | "DeleteAccessKey" => {
-                self.authorize(&st, &me, &caller.owner, op, Some(&target))?;
+                gate(&st, op, Some(&target), named)?;
                 let id = s("AccessKeyId").unwrap_or_default();
                 let folded = st.fold(&target);
                 if op == "DeleteAccessKey" {
@@ -1198,8 +1329,63 @@ impl Emulator {
                     .user_by_key(&key.owner)
                     .map(|u| u.name.clone())
                     .unwrap_or_default();
-                self.authorize(&st, &me, &caller.owner, op, Some(&owner))?;
+                gate(&st, op, Some(&owner), true)?;
                 ok(json!({ "UserName": owner, "AccessKeyLastUsed": self.last_used_value(key) }))
+            }
+            "PutUserPolicy" => {
+                gate(&st, op, Some(&target), named)?;
+                let name = s("PolicyName").unwrap_or_default();
+                let text = s("PolicyDocument").unwrap_or_default();
+                let parsed = match PolicyDocument::parse(text) {
+                    Ok(p) => p,
+                    // The bug: a document that does not parse is kept, and allows nothing.
+                    Err(_) if self.has(Fault::AcceptMalformedPolicy) => {
+                        PolicyDocument::parse(ALLOWS_NOTHING).expect("a valid document")
+                    }
+                    Err(e) => return Err(self.fact("malformed-policy", &[("detail", &e.0)])),
+                };
+                let folded = st.fold(&target);
+                let policy = InlinePolicy {
+                    text: text.to_owned(),
+                    parsed,
+                };
+                st.put_user_policy(&folded, name, policy).map_err(se)?;
+                ok(json!({}))
+            }
+            "GetUserPolicy" => {
+                gate(&st, op, Some(&target), named)?;
+                let name = s("PolicyName").unwrap_or_default();
+                let user = st
+                    .user(&target)
+                    .ok_or(StoreError::NoSuchUser(target.clone()))
+                    .map_err(se)?;
+                let policy = st.user_policy(&st.fold(&target), name).map_err(se)?;
+                // Returned URL-encoded, as IAM documents it (RFC 3986).
+                let document =
+                    percent_encoding::utf8_percent_encode(&policy.text, URI_UNRESERVED).to_string();
+                ok(json!({
+                    "UserName": user.name,
+                    "PolicyName": name,
+                    "PolicyDocument": document,
+                }))
+            }
+            "ListUserPolicies" => {
+                gate(&st, op, Some(&target), named)?;
+                let user = st
+                    .user(&target)
+                    .ok_or(StoreError::NoSuchUser(target.clone()))
+                    .map_err(se)?;
+                ok(self.list_policies_page(user, input))
+            }
+            "DeleteUserPolicy" => {
+                gate(&st, op, Some(&target), named)?;
+                let name = s("PolicyName").unwrap_or_default();
+                let folded = st.fold(&target);
+                if st.user_by_key(&folded).is_none() {
+                    return Err(se(StoreError::NoSuchUser(target)));
+                }
+                st.delete_user_policy(&folded, name).map_err(se)?;
+                ok(json!({}))
             }
             _ => Err(self.invalid_action(op, Some(&self.model.metadata().api_version))),
         }
@@ -1295,7 +1481,7 @@ impl Emulator {
 
 /// The operation names the dispatcher knows, as static strings.
 fn op_name(name: &str) -> &'static str {
-    const OPS: [&str; 9] = [
+    const OPS: [&str; 13] = [
         "CreateUser",
         "GetUser",
         "DeleteUser",
@@ -1305,6 +1491,10 @@ fn op_name(name: &str) -> &'static str {
         "UpdateAccessKey",
         "DeleteAccessKey",
         "GetAccessKeyLastUsed",
+        "PutUserPolicy",
+        "GetUserPolicy",
+        "ListUserPolicies",
+        "DeleteUserPolicy",
     ];
     OPS.iter().copied().find(|o| *o == name).unwrap_or("")
 }
@@ -1323,7 +1513,11 @@ fn reword(id: &str, args: &[(&str, &str)], code: &str) -> String {
         "key-quota" => "Too many access keys for this user".into(),
         "user-exists" => format!("User {} exists already", arg("name")),
         "delete-conflict" => "The user still has access keys".into(),
-        "access-denied" => "Access denied".into(),
+        "access-denied" | "access-denied-explicit" | "access-denied-older" => {
+            "Access denied".into()
+        }
+        "delete-conflict-policies" => "The user still has policies".into(),
+        "no-such-user-policy" => format!("Policy {} not found", arg("name")),
         "validation" => "Invalid input".into(),
         _ => format!("Request failed ({code})"),
     }

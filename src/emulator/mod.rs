@@ -1,7 +1,8 @@
 //! The reference emulator: an in-memory IAM endpoint for the access-key lifecycle that conforms
 //! to the model, and that can be told to break on purpose ([`Fault`]).
 //!
-//! Layers: [`store`] is a pure state machine (users, keys, quota, identifiers);
+//! Layers: [`store`] is a pure state machine (users, keys, inline policies, quota,
+//! identifiers); [`policy`] parses and evaluates identity-based policy documents, purely;
 //! [`Emulator::handle`] is a pure request handler over plain [`HttpRequest`]/[`HttpResponse`]
 //! structs (protocol parsing, SigV4 verification, authorization, validation derived from the
 //! model, dispatch, XML encoding); the `server` module (feature `net`) is a thin axum adapter
@@ -11,6 +12,7 @@
 
 mod fault;
 mod handler;
+pub mod policy;
 #[cfg(feature = "net")]
 mod server;
 mod sigv4;

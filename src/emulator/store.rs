@@ -5,6 +5,7 @@
 //! gives the same state. It knows nothing about HTTP, XML, authentication or authorization;
 //! the handler decides who may call what and turns errors into responses.
 
+use super::policy::PolicyDocument;
 use crate::secret::Secret;
 use base64::Engine;
 use rand::RngCore;
@@ -33,6 +34,8 @@ pub(crate) struct Policy {
     pub enforce_quota: bool,
     pub max_users: usize,
     pub max_keys: usize,
+    /// Characters (white space not counted) all inline policies of one user may hold.
+    pub max_policy_chars: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +49,15 @@ pub(crate) struct User {
     /// Keys deleted from this user, in deletion order; kept only with
     /// [`Policy::keep_deleted_keys`].
     pub deleted: Vec<Key>,
+    /// Inline policies by name (ordered, so ListUserPolicies pages are stable).
+    pub policies: BTreeMap<String, InlinePolicy>,
+}
+
+/// An inline user policy: the document as it was put, and as parsed once then.
+#[derive(Debug, Clone)]
+pub(crate) struct InlinePolicy {
+    pub text: String,
+    pub parsed: PolicyDocument,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +88,14 @@ pub(crate) enum StoreError {
     TooManyUsers(usize),
     TooManyKeys(usize),
     DeleteConflict,
+    /// DeleteUser of a user that still has inline policies.
+    DeleteConflictPolicies,
+    NoSuchPolicy(String),
+    /// The user's inline policies would exceed the size quota.
+    PolicySize {
+        max: usize,
+        user: String,
+    },
 }
 
 #[derive(Debug)]
@@ -123,6 +143,7 @@ impl Store {
             created: now,
             keys: Vec::new(),
             deleted: Vec::new(),
+            policies: BTreeMap::new(),
         });
     }
 
@@ -204,13 +225,20 @@ impl Store {
             created: now,
             keys: Vec::new(),
             deleted: Vec::new(),
+            policies: BTreeMap::new(),
         };
         Ok(self.users.entry(folded).or_insert(user))
     }
 
     /// Deletes a user. With `force` (the `delete-user-with-keys` fault) its keys go too;
-    /// otherwise a user with keys is a conflict.
-    pub fn delete_user(&mut self, name: &str, force: bool) -> Result<(), StoreError> {
+    /// otherwise a user with keys is a conflict. Likewise for its inline policies with
+    /// `force_policies` (the `delete-user-with-policies` fault).
+    pub fn delete_user(
+        &mut self,
+        name: &str,
+        force: bool,
+        force_policies: bool,
+    ) -> Result<(), StoreError> {
         let folded = self.fold(name);
         let user = self
             .users
@@ -218,6 +246,9 @@ impl Store {
             .ok_or_else(|| StoreError::NoSuchUser(name.to_owned()))?;
         if !user.keys.is_empty() && !force {
             return Err(StoreError::DeleteConflict);
+        }
+        if !user.policies.is_empty() && !force_policies {
+            return Err(StoreError::DeleteConflictPolicies);
         }
         let user = self.users.remove(&folded).expect("checked above");
         for k in &user.keys {
@@ -342,6 +373,60 @@ impl Store {
         Ok(())
     }
 
+    /// Adds or replaces an inline policy of the user with lookup key `folded`.
+    pub fn put_user_policy(
+        &mut self,
+        folded: &str,
+        name: &str,
+        policy: InlinePolicy,
+    ) -> Result<(), StoreError> {
+        let max = self.policy.max_policy_chars;
+        let user = self
+            .users
+            .get_mut(folded)
+            .ok_or_else(|| StoreError::NoSuchUser(folded.to_owned()))?;
+        // The quota is on all of the user's inline policies together, the one replaced aside,
+        // white space not counted; it also bounds what a user can make the emulator hold.
+        let size = |t: &str| t.chars().filter(|c| !c.is_whitespace()).count();
+        let others: usize = user
+            .policies
+            .iter()
+            .filter(|(n, _)| n.as_str() != name)
+            .map(|(_, p)| size(&p.text))
+            .sum();
+        if others + size(&policy.text) > max {
+            return Err(StoreError::PolicySize {
+                max,
+                user: user.name.clone(),
+            });
+        }
+        user.policies.insert(name.to_owned(), policy);
+        Ok(())
+    }
+
+    /// An inline policy of the user with lookup key `folded`.
+    pub fn user_policy(&self, folded: &str, name: &str) -> Result<&InlinePolicy, StoreError> {
+        let user = self
+            .users
+            .get(folded)
+            .ok_or_else(|| StoreError::NoSuchUser(folded.to_owned()))?;
+        user.policies
+            .get(name)
+            .ok_or_else(|| StoreError::NoSuchPolicy(name.to_owned()))
+    }
+
+    /// Removes an inline policy of the user with lookup key `folded`.
+    pub fn delete_user_policy(&mut self, folded: &str, name: &str) -> Result<(), StoreError> {
+        let user = self
+            .users
+            .get_mut(folded)
+            .ok_or_else(|| StoreError::NoSuchUser(folded.to_owned()))?;
+        user.policies
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| StoreError::NoSuchPolicy(name.to_owned()))
+    }
+
     pub fn record_use(&mut self, id: &str, at: SystemTime, service: &'static str, region: &str) {
         if let Some(k) = self.keys.get_mut(id) {
             k.last_used = Some(LastUsed {
@@ -443,6 +528,7 @@ mod tests {
             enforce_quota: true,
             max_users: 10,
             max_keys: 100,
+            max_policy_chars: 2048,
         }
     }
 
@@ -482,11 +568,63 @@ mod tests {
             StoreError::KeyQuota(2)
         );
         assert_eq!(
-            s.delete_user("Alice", false).unwrap_err(),
+            s.delete_user("Alice", false, false).unwrap_err(),
             StoreError::DeleteConflict
         );
-        s.delete_user("Alice", true).unwrap();
+        s.delete_user("Alice", true, false).unwrap();
         assert_eq!(s.key_count(), 0);
+    }
+
+    #[test]
+    fn inline_policies_block_delete_user_until_deleted() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        let mut s = Store::new(policy(), &mut rng);
+        let now = SystemTime::UNIX_EPOCH;
+        s.create_user("u", "/", now, &mut rng).unwrap();
+        let text = r#"{"Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*"}}"#;
+        let p = InlinePolicy {
+            text: text.into(),
+            parsed: PolicyDocument::parse(text).unwrap(),
+        };
+        s.put_user_policy("u", "p", p.clone()).unwrap();
+        assert_eq!(s.user_policy("u", "p").unwrap().text, text);
+        assert_eq!(
+            s.user_policy("u", "q").unwrap_err(),
+            StoreError::NoSuchPolicy("q".into())
+        );
+        assert_eq!(
+            s.delete_user("u", false, false).unwrap_err(),
+            StoreError::DeleteConflictPolicies
+        );
+        s.delete_user_policy("u", "p").unwrap();
+        assert_eq!(
+            s.delete_user_policy("u", "p").unwrap_err(),
+            StoreError::NoSuchPolicy("p".into())
+        );
+        s.put_user_policy("u", "p", p.clone()).unwrap();
+        // The size quota counts every policy of the user but the one replaced, without white
+        // space.
+        let sized = |n: usize, pad: &str| {
+            let text = format!(r#"{{"Statement":{{"Sid":"{}"{pad}}}}}"#, "a".repeat(n));
+            InlinePolicy {
+                parsed: p.parsed.clone(),
+                text,
+            }
+        };
+        let used = text.len();
+        let room = 2048 - used - r#"{"Statement":{"Sid":""}}"#.len();
+        s.put_user_policy("u", "q", sized(room, &" \n".repeat(500)))
+            .unwrap();
+        assert_eq!(
+            s.put_user_policy("u", "r", sized(0, "")).unwrap_err(),
+            StoreError::PolicySize {
+                max: 2048,
+                user: "u".into()
+            }
+        );
+        s.put_user_policy("u", "q", sized(room - 10, "")).unwrap();
+        s.delete_user("u", false, true).unwrap();
+        assert!(s.user("u").is_none());
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("cli_input", cli_input),
     ("emulator_request", emulator_request),
     ("endpoint", endpoint_embedded),
+    ("policy_document", policy_document),
 ];
 
 /// A fuzz target: arbitrary bytes in, a panic on a violated property.
@@ -59,6 +60,60 @@ pub type Target = fn(&[u8]);
 /// The replay function of a target directory name under `fuzz/seeds/` or `fuzz/regressions/`.
 pub fn replay_target(name: &str) -> Option<Target> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
+
+// ---------------------------------------------------------------------------------------------
+// policy_document
+
+/// Arbitrary bytes as an identity-based policy document through the emulator's parser and
+/// evaluator. Properties: no panic; a document either parses or is refused with a message; a
+/// parsed one gives the same decision alone and split from nothing (evaluation is pure), and
+/// next to a policy that denies everything it is an explicit deny for every request, whatever
+/// it allows (an explicit Deny wins).
+pub fn policy_document(data: &[u8]) {
+    use crate::emulator::policy::{Context, Decision, PolicyDocument, Quirks, evaluate};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let doc = match PolicyDocument::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            assert!(
+                !e.0.is_empty(),
+                "policy_document: a refusal without a message"
+            );
+            return;
+        }
+    };
+    let deny_all = PolicyDocument::parse(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#,
+    )
+    .expect("a valid document");
+    for (action, resource) in [
+        (
+            "iam:CreateAccessKey",
+            "arn:aws:iam::123456789012:user/alice",
+        ),
+        ("iam:ListAccessKeys", "arn:aws:iam::123456789012:user/bob"),
+        ("s3:GetObject", "arn:aws:s3:::bucket/key"),
+    ] {
+        let cx = Context {
+            action,
+            resource,
+            username: "alice",
+        };
+        let once = evaluate([&doc], &cx, Quirks::default());
+        assert_eq!(
+            once,
+            evaluate([&doc], &cx, Quirks::default()),
+            "policy_document: evaluation is not deterministic"
+        );
+        assert_eq!(
+            evaluate([&doc, &deny_all], &cx, Quirks::default()),
+            Decision::ExplicitDeny,
+            "policy_document: a Deny of everything did not win over {once:?} for {action}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ pub struct Facts {
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub access_keys_per_user: LimitFact,
+    /// The characters (white space not counted) all inline policies of one user may hold.
+    pub inline_policy_chars_per_user: LimitFact,
     pub clock_skew_seconds: LimitFact,
 }
 
@@ -154,6 +156,10 @@ impl Facts {
         check_source(
             "$.limits.access_keys_per_user.source".into(),
             &facts.limits.access_keys_per_user.source,
+        )?;
+        check_source(
+            "$.limits.inline_policy_chars_per_user.source".into(),
+            &facts.limits.inline_policy_chars_per_user.source,
         )?;
         check_source(
             "$.limits.clock_skew_seconds.source".into(),

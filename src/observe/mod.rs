@@ -413,6 +413,9 @@ fn never_judged_reason(id: &str) -> &'static str {
         "judging it takes a burst of parallel creates the harness sends itself"
     } else if id.starts_with("root.") {
         "judging it takes a sequence of root-key calls the harness sends itself, signed by the account root"
+    } else if id.starts_with("authz.") {
+        "judging it takes users holding policies the harness puts on them itself, and their \
+         requests compared with what those policies allow"
     } else {
         "no observed exchange could judge this rule"
     }

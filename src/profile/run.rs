@@ -230,7 +230,9 @@ impl Driver<'_> {
             .iter()
             .map(|e| match e {
                 LedgerEntry::User { .. } => 3,
-                LedgerEntry::Key { .. } | LedgerEntry::RootKey { .. } => 1,
+                LedgerEntry::Key { .. }
+                | LedgerEntry::RootKey { .. }
+                | LedgerEntry::Policy { .. } => 1,
                 LedgerEntry::Run { .. } => 0,
             })
             .sum();

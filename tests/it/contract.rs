@@ -259,6 +259,12 @@ fn a_deviation_fails_its_rule_and_skips_none() {
                 "auth.clock-skew-wording",
                 "auth.wrong-scope-refused",
                 "auth.cross-user-denied",
+                "authz.no-policy-denied",
+                "authz.self-manage-own-keys",
+                "authz.explicit-deny-wins",
+                "authz.resource-scoped",
+                "authz.not-action",
+                "authz.user-policies-lifecycle",
             ],
         ),
         (
@@ -599,8 +605,9 @@ fn moto_deviates_exactly_as_its_baseline_says() {
     assert!(report.summary.expected_failures >= 10);
 }
 
-/// `cleanup --ledger` deletes what a crashed run left: the users it names with their keys, and
-/// keys it recorded for users it did not create (leaving those users alone).
+/// `cleanup --ledger` deletes what a crashed run left: the users it names with their inline
+/// policies (first: a user with one cannot be deleted) and keys, and keys it recorded for users
+/// it did not create (leaving those users alone).
 #[test]
 fn cleanup_finishes_what_a_crashed_run_left() {
     let rt = rt();
@@ -618,6 +625,16 @@ fn cleanup_finishes_what_a_crashed_run_left() {
         };
         call("CreateUser", &[("UserName", "icx00000001-left")]).await;
         call("CreateAccessKey", &[("UserName", "icx00000001-left")]).await;
+        let put = call(
+            "PutUserPolicy",
+            &[
+                ("UserName", "icx00000001-left"),
+                ("PolicyName", "iam-contract"),
+                ("PolicyDocument", iam_contract::contract::rules::authz::SELF_MANAGE_POLICY),
+            ],
+        )
+        .await;
+        assert_eq!(put.status, 200);
         call("CreateUser", &[("UserName", "someone-else")]).await;
         let r = call("CreateAccessKey", &[("UserName", "someone-else")]).await;
         let body = String::from_utf8_lossy(&r.body).into_owned();
@@ -631,7 +648,7 @@ fn cleanup_finishes_what_a_crashed_run_left() {
         std::fs::write(
             &ledger,
             format!(
-                "{{\"op\":\"run\",\"endpoint\":\"{}\",\"prefix\":\"icx00000001\"}}\n{{\"op\":\"user\",\"name\":\"icx00000001-left\"}}\n{{\"op\":\"key\",\"user\":\"someone-else\",\"id\":\"{id}\"}}\n",
+                "{{\"op\":\"run\",\"endpoint\":\"{}\",\"prefix\":\"icx00000001\"}}\n{{\"op\":\"user\",\"name\":\"icx00000001-left\"}}\n{{\"op\":\"policy\",\"user\":\"icx00000001-left\",\"name\":\"iam-contract\"}}\n{{\"op\":\"key\",\"user\":\"someone-else\",\"id\":\"{id}\"}}\n",
                 emu.url()
             ),
         )
@@ -1218,4 +1235,80 @@ fn cleanup_warns_only_about_what_is_still_there() {
         ],
         "{out:?}"
     );
+}
+
+/// Each fault that breaks an `authz.` rule breaks exactly the `authz.` rules that list it, and
+/// no other rule of the class: the matrix's cells, the unchanged listings and the wording are
+/// judged apart, so one evaluator bug is one finding's worth of rules.
+#[test]
+fn each_authz_fault_breaks_exactly_the_authz_rules_that_list_it() {
+    let rules: Vec<_> = catalogue(Model::embedded())
+        .into_iter()
+        .filter(|r| r.id.starts_with("authz."))
+        .collect();
+    assert_eq!(rules.len(), 10);
+    let mut faults: Vec<Fault> = rules
+        .iter()
+        .flat_map(|r| r.breaking_faults.iter().copied())
+        .collect();
+    faults.sort();
+    faults.dedup();
+    let rt = rt();
+    let mut wrong = Vec::new();
+    for fault in faults {
+        let config = emulator::Config::default().with_fault(fault).with_seed(7);
+        let mut check = quick_config(&format!("authz-{}", fault.name()));
+        check.only = vec!["authz.".into()];
+        let report = rt.block_on(check_emulator(config, &check));
+        let failed: Vec<&str> = report
+            .rules
+            .iter()
+            .filter(|r| r.status == Status::Fail)
+            .map(|r| r.id.as_str())
+            .collect();
+        let listed: Vec<&str> = rules
+            .iter()
+            .filter(|r| r.breaking_faults.contains(&fault))
+            .map(|r| r.id.as_str())
+            .collect();
+        if failed != listed {
+            wrong.push(format!(
+                "{}: failed {failed:?}, listed {listed:?}\n{}",
+                fault.name(),
+                describe_failures(&report)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Without PutUserPolicy (the `no-user-policies` fault answers it 400 InvalidAction, as a
+/// target that does not know it does) the rules that need policies are reported not judged,
+/// with the probe's reason, and never passed; the no-policy principal is still judged.
+#[test]
+fn a_target_without_put_user_policy_skips_the_policy_rules_with_the_reason() {
+    let mut check = quick_config("authz-no-policies");
+    check.only = vec!["authz.".into()];
+    let report = rt().block_on(check_emulator(
+        emulator::Config::default().with_fault(Fault::NoUserPolicies),
+        &check,
+    ));
+    for r in &report.rules {
+        match r.id.as_str() {
+            "authz.no-policy-denied"
+            | "authz.denied-changes-nothing"
+            | "authz.access-denied-wording" => {
+                assert_eq!(r.status, Status::Pass, "{}: {:?}", r.id, r.skip_reason)
+            }
+            _ => {
+                assert_eq!(r.status, Status::Skip, "{}", r.id);
+                let why = r.skip_reason.as_deref().unwrap_or_default();
+                assert!(
+                    why.contains("does not support PutUserPolicy") && why.contains("InvalidAction"),
+                    "{}: {why}",
+                    r.id
+                );
+            }
+        }
+    }
 }

@@ -159,6 +159,28 @@ fn create_key(e: &Emulator, user: &str) -> Credentials {
     )
 }
 
+/// AWS's documented self-manage policy (its own keys, and GetUser of itself).
+const SELF_MANAGE: &str = iam_contract::contract::rules::authz::SELF_MANAGE_POLICY;
+
+/// Puts `doc` on `user` as the inline policy `name`, with the bootstrap user's key.
+fn put_policy(e: &Emulator, user: &str, name: &str, doc: &str) -> HttpResponse {
+    call(
+        e,
+        &[
+            ("Action", "PutUserPolicy"),
+            ("UserName", user),
+            ("PolicyName", name),
+            ("PolicyDocument", doc),
+        ],
+    )
+}
+
+/// Gives `user` the self-manage policy.
+fn self_manage(e: &Emulator, user: &str) {
+    let r = put_policy(e, user, "self", SELF_MANAGE);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
 fn key_ids(e: &Emulator, user: &str) -> Vec<String> {
     let r = call(e, &[("Action", "ListAccessKeys"), ("UserName", user)]);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -416,6 +438,14 @@ fn no_user_name_means_the_signing_user() {
     let e = emu(&[]);
     create_user(&e, "bob");
     let bob = create_key(&e, "bob");
+    // Without a policy bob may do nothing; IAM names the resource `user null` then.
+    let r = call_as(&e, &bob, &[("Action", "CreateAccessKey")]);
+    expect_error(&r, 403, "AccessDenied");
+    assert_eq!(
+        message(&r),
+        "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:CreateAccessKey on resource: user null because no identity-based policy allows the iam:CreateAccessKey action"
+    );
+    self_manage(&e, "bob");
     let r = call_as(&e, &bob, &[("Action", "CreateAccessKey")]);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(between(&r, "UserName").as_deref(), Some("bob"));
@@ -427,6 +457,22 @@ fn no_user_name_means_the_signing_user() {
     // A new key works at once.
     let r = call_as(&e, &bob, &[("Action", "ListAccessKeys")]);
     assert_eq!(r.status, 200);
+}
+
+/// [`self_manage`] for an emulator on a manual clock.
+fn self_manage_at(e: &Emulator, clock: &ManualClock, user: &str) {
+    let r = call_at(
+        e,
+        clock,
+        &admin(),
+        &[
+            ("Action", "PutUserPolicy"),
+            ("UserName", user),
+            ("PolicyName", "self"),
+            ("PolicyDocument", SELF_MANAGE),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 fn clocked(faults: &[Fault]) -> (Emulator, ManualClock) {
@@ -458,6 +504,7 @@ fn update_keeps_create_date_and_last_used_starts_as_na() {
         &admin,
         &[("Action", "CreateUser"), ("UserName", "bob")],
     );
+    self_manage_at(&e, &clock, "bob");
     let r = call_at(
         &e,
         &clock,
@@ -611,6 +658,7 @@ fn authentication_errors() {
         &admin(),
         &[("Action", "CreateUser"), ("UserName", "bob")],
     );
+    self_manage_at(&e, &clock, "bob");
     let r = call_at(
         &e,
         &clock,
@@ -735,11 +783,12 @@ fn authorization_limits_users_to_their_own_keys() {
     create_user(&e, "carol");
     let bob = create_key(&e, "bob");
     create_key(&e, "carol");
+    self_manage(&e, "bob");
     let r = call_as(&e, &bob, &[("Action", "ListUsers")]);
     expect_error(&r, 403, "AccessDenied");
     assert_eq!(
         message(&r),
-        "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::123456789012:user/"
+        "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::123456789012:user/ because no identity-based policy allows the iam:ListUsers action"
     );
     let r = call_as(
         &e,
@@ -749,8 +798,20 @@ fn authorization_limits_users_to_their_own_keys() {
     expect_error(&r, 403, "AccessDenied");
     assert_eq!(
         message(&r),
-        "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:CreateAccessKey on resource: arn:aws:iam::123456789012:user/carol"
+        "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:CreateAccessKey on resource: user carol because no identity-based policy allows the iam:CreateAccessKey action"
     );
+    // Nor may he change his own policies: the self-manage policy does not allow it.
+    let r = call_as(
+        &e,
+        &bob,
+        &[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "bob"),
+            ("PolicyName", "more"),
+            ("PolicyDocument", SELF_MANAGE),
+        ],
+    );
+    expect_error(&r, 403, "AccessDenied");
     for p in [
         vec![("Action", "CreateUser"), ("UserName", "dave")],
         vec![("Action", "DeleteUser"), ("UserName", "carol")],
@@ -784,6 +845,198 @@ fn authorization_limits_users_to_their_own_keys() {
         &[("Action", "DeleteAccessKey"), ("AccessKeyId", &carol_key)],
     );
     expect_error(&r, 404, "NoSuchEntity");
+}
+
+#[test]
+fn inline_user_policies_are_stored_listed_read_and_block_delete_user() {
+    let e = emu(&[]);
+    create_user(&e, "bob");
+    for name in ["b", "a", "c"] {
+        let r = put_policy(&e, "bob", name, SELF_MANAGE);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_well_formed(&r);
+    }
+    // Names in order, paged with MaxItems and Marker.
+    let r = call(
+        &e,
+        &[
+            ("Action", "ListUserPolicies"),
+            ("UserName", "BOB"),
+            ("MaxItems", "2"),
+        ],
+    );
+    assert_eq!(all_between(&r, "member"), ["a", "b"]);
+    assert_eq!(between(&r, "IsTruncated").as_deref(), Some("true"));
+    let marker = between(&r, "Marker").unwrap();
+    let r = call(
+        &e,
+        &[
+            ("Action", "ListUserPolicies"),
+            ("UserName", "bob"),
+            ("Marker", &marker),
+        ],
+    );
+    assert_eq!(all_between(&r, "member"), ["c"]);
+    // The document comes back URL-encoded (RFC 3986), and decodes to what was put.
+    let r = call(
+        &e,
+        &[
+            ("Action", "GetUserPolicy"),
+            ("UserName", "bob"),
+            ("PolicyName", "a"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let doc = between(&r, "PolicyDocument").unwrap();
+    assert!(doc.starts_with("%7B%22Version%22"), "{doc}");
+    let decoded = percent_encoding::percent_decode_str(&doc)
+        .decode_utf8()
+        .unwrap();
+    assert_eq!(decoded, SELF_MANAGE);
+    let r = call(
+        &e,
+        &[
+            ("Action", "GetUserPolicy"),
+            ("UserName", "bob"),
+            ("PolicyName", "zz"),
+        ],
+    );
+    expect_error(&r, 404, "NoSuchEntity");
+    assert_eq!(message(&r), "The user policy with name zz cannot be found.");
+    // DeleteUser waits for the policies.
+    let r = call(&e, &[("Action", "DeleteUser"), ("UserName", "bob")]);
+    expect_error(&r, 409, "DeleteConflict");
+    assert_eq!(
+        message(&r),
+        "Cannot delete entity, must delete policies first."
+    );
+    for name in ["a", "b", "c"] {
+        let del = [
+            ("Action", "DeleteUserPolicy"),
+            ("UserName", "bob"),
+            ("PolicyName", name),
+        ];
+        assert_eq!(call(&e, &del).status, 200);
+        expect_error(&call(&e, &del), 404, "NoSuchEntity");
+    }
+    let r = call(&e, &[("Action", "ListUserPolicies"), ("UserName", "bob")]);
+    assert!(all_between(&r, "member").is_empty(), "{}", r.text());
+    assert_eq!(
+        call(&e, &[("Action", "DeleteUser"), ("UserName", "bob")]).status,
+        200
+    );
+    expect_error(
+        &put_policy(&e, "bob", "a", SELF_MANAGE),
+        404,
+        "NoSuchEntity",
+    );
+}
+
+#[test]
+fn policy_documents_and_names_are_validated() {
+    let e = emu(&[]);
+    create_user(&e, "bob");
+    for (doc, words) in [
+        ("{not json", "Syntax errors in policy."),
+        (
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"iam:*","Resource":"*"}}"#,
+            "Policy document should not specify a principal.",
+        ),
+        (
+            r#"{"Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*","Condition":{}}}"#,
+            "Condition is not evaluated",
+        ),
+    ] {
+        let r = put_policy(&e, "bob", "p", doc);
+        expect_error(&r, 400, "MalformedPolicyDocument");
+        assert!(message(&r).contains(words), "{}", message(&r));
+    }
+    // The model's constraints: a name of [\w+=,.@-] (ASCII), a document of tab, LF, CR and
+    // U+0020..U+00FF, lengths 1..128 and 1..131072.
+    for (name, doc) in [
+        ("a b", SELF_MANAGE),
+        ("é", SELF_MANAGE),
+        ("", SELF_MANAGE),
+        ("p", "{\"Statement\":\u{1}}"),
+        ("p", "{\"Sid\":\"\u{100}\"}"),
+    ] {
+        let r = put_policy(&e, "bob", name, doc);
+        expect_error(&r, 400, "ValidationError");
+    }
+    let long = "a".repeat(129);
+    expect_error(
+        &put_policy(&e, "bob", &long, SELF_MANAGE),
+        400,
+        "ValidationError",
+    );
+    // Latin-1 letters, tabs and newlines are allowed characters.
+    let latin = "{\"Version\":\"2012-10-17\",\n\t\"Statement\":{\"Sid\":\"Jos\u{e9}\",\"Effect\":\"Allow\",\"Action\":\"iam:*\",\"Resource\":\"*\"}}";
+    let r = put_policy(&e, "bob", "p", latin);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// A user's inline policies hold at most 2,048 characters together (spec/facts.json), white
+/// space not counted.
+#[test]
+fn inline_policies_share_a_size_quota() {
+    let e = emu(&[]);
+    create_user(&e, "bob");
+    let doc = |sid_len: usize, spaces: usize| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Sid":"{}","Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}}{}}}"#,
+            "a".repeat(sid_len),
+            " ".repeat(spaces)
+        )
+    };
+    let base = doc(0, 0).len();
+    // Exactly the quota, padded with white space that does not count.
+    let r = put_policy(&e, "bob", "big", &doc(2048 - base, 3000));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = put_policy(&e, "bob", "more", &doc(0, 0));
+    expect_error(&r, 409, "LimitExceeded");
+    assert_eq!(
+        message(&r),
+        "Maximum policy size of 2048 bytes exceeded for user bob"
+    );
+    // Replacing a policy counts it once.
+    let r = put_policy(&e, "bob", "big", &doc(2048 - base - 1, 0));
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn an_explicit_deny_is_worded_apart_from_an_implicit_one() {
+    let e = emu(&[]);
+    create_user(&e, "bob");
+    create_user(&e, "carol");
+    let bob = create_key(&e, "bob");
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*AccessKey*","Resource":"arn:aws:iam::*:user/carol"},{"Effect":"Deny","Action":"iam:DeleteAccessKey","Resource":"*"}]}"#;
+    assert_eq!(put_policy(&e, "bob", "p", doc).status, 200);
+    let r = call_as(
+        &e,
+        &bob,
+        &[("Action", "ListAccessKeys"), ("UserName", "carol")],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let carol_key = create_key(&e, "carol").access_key_id;
+    let r = call_as(
+        &e,
+        &bob,
+        &[
+            ("Action", "DeleteAccessKey"),
+            ("UserName", "carol"),
+            ("AccessKeyId", &carol_key),
+        ],
+    );
+    expect_error(&r, 403, "AccessDenied");
+    assert_eq!(
+        message(&r),
+        "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:DeleteAccessKey on resource: user carol with an explicit deny in an identity-based policy"
+    );
+    assert_eq!(key_ids(&e, "carol"), [carol_key]);
+    // Scoped to carol: bob's own keys are not his to list.
+    let r = call_as(&e, &bob, &[("Action", "ListAccessKeys")]);
+    expect_error(&r, 403, "AccessDenied");
+    assert!(message(&r).ends_with("on resource: user null because no identity-based policy allows the iam:ListAccessKeys action"), "{}", message(&r));
 }
 
 #[test]
@@ -1097,6 +1350,7 @@ fn check_fault(f: Fault) {
             let statuses: Vec<u16> = [&good, &bad]
                 .iter()
                 .map(|e| {
+                    self_manage(e, "bob");
                     let k = create_key(e, "bob");
                     call(
                         e,
@@ -1184,6 +1438,7 @@ fn check_fault(f: Fault) {
             let users: Vec<Option<String>> = [&good, &bad]
                 .iter()
                 .map(|e| {
+                    self_manage(e, "bob");
                     let k = create_key(e, "bob");
                     between(&call_as(e, &k, &[("Action", "ListAccessKeys")]), "UserName")
                 })
@@ -1498,6 +1753,121 @@ fn check_fault(f: Fault) {
                 (code(&g), code(&b)),
                 ("NoSuchEntity".into(), "NoSuchEntity".into())
             );
+        }
+        Fault::DenyNotWinning
+        | Fault::IgnoreNotAction
+        | Fault::NoUsernameVariable
+        | Fault::ImplicitAllow
+        | Fault::CaseSensitiveActions => {
+            // The policy each evaluator fault stands for, and bob's CreateAccessKey for himself:
+            // denied by the correct evaluator, allowed by the faulty one (or the other way).
+            let doc = match f {
+                Fault::DenyNotWinning | Fault::CaseSensitiveActions => {
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"},{"Effect":"Deny","Action":"iam:createaccesskey","Resource":"*"}]}"#
+                }
+                Fault::IgnoreNotAction => {
+                    r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iam:CreateAccessKey","Resource":"*"}}"#
+                }
+                Fault::NoUsernameVariable => SELF_MANAGE,
+                _ => {
+                    r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}}"#
+                }
+            };
+            let statuses: Vec<u16> = [&good, &bad]
+                .iter()
+                .map(|e| {
+                    assert_eq!(put_policy(e, "bob", "p", doc).status, 200);
+                    let k = create_key(e, "bob");
+                    call_as(e, &k, &[("Action", "CreateAccessKey"), ("UserName", "bob")]).status
+                })
+                .collect();
+            let want = if f == Fault::NoUsernameVariable {
+                vec![200, 403]
+            } else {
+                vec![403, 200]
+            };
+            assert_eq!(statuses, want);
+        }
+        Fault::DeniedCallStillActs => {
+            // bob, with no policy, deletes his own second key: refused either way, but done
+            // with the fault.
+            let left: Vec<(u16, usize)> = [&good, &bad]
+                .iter()
+                .map(|e| {
+                    let k = create_key(e, "bob");
+                    let victim = create_key(e, "bob").access_key_id;
+                    let r = call_as(
+                        e,
+                        &k,
+                        &[
+                            ("Action", "DeleteAccessKey"),
+                            ("UserName", "bob"),
+                            ("AccessKeyId", &victim),
+                        ],
+                    );
+                    (r.status, key_ids(e, "bob").len())
+                })
+                .collect();
+            assert_eq!(left, vec![(403, 2), (403, 1)]);
+        }
+        Fault::AccessDeniedArnResource => {
+            let messages: Vec<String> = [&good, &bad]
+                .iter()
+                .map(|e| {
+                    let k = create_key(e, "bob");
+                    message(&call_as(
+                        e,
+                        &k,
+                        &[("Action", "ListAccessKeys"), ("UserName", "bob")],
+                    ))
+                })
+                .collect();
+            assert!(messages[0].ends_with("on resource: user bob because no identity-based policy allows the iam:ListAccessKeys action"), "{}", messages[0]);
+            assert!(
+                messages[1].ends_with("on resource: arn:aws:iam::123456789012:user/bob"),
+                "{}",
+                messages[1]
+            );
+        }
+        Fault::DeleteUserWithPolicies => {
+            for e in [&good, &bad] {
+                assert_eq!(put_policy(e, "bob", "p", SELF_MANAGE).status, 200);
+            }
+            let (g, b) = both(&[("Action", "DeleteUser"), ("UserName", "bob")]);
+            assert_eq!((g.status, b.status), (409, 200));
+            assert_eq!(
+                message(&g),
+                "Cannot delete entity, must delete policies first."
+            );
+        }
+        Fault::NoUserPolicies => {
+            let (g, b) = both(&[("Action", "ListUserPolicies"), ("UserName", "bob")]);
+            assert_eq!((g.status, code(&b).as_str()), (200, "InvalidAction"));
+            let (g, b) = both(&[
+                ("Action", "PutUserPolicy"),
+                ("UserName", "bob"),
+                ("PolicyName", "p"),
+                ("PolicyDocument", SELF_MANAGE),
+            ]);
+            assert_eq!((g.status, code(&b).as_str()), (200, "InvalidAction"));
+        }
+        Fault::AcceptMalformedPolicy => {
+            let statuses: Vec<(u16, u16)> = [&good, &bad]
+                .iter()
+                .map(|e| {
+                    let put = put_policy(e, "bob", "p", "{not json");
+                    let get = call(
+                        e,
+                        &[
+                            ("Action", "GetUserPolicy"),
+                            ("UserName", "bob"),
+                            ("PolicyName", "p"),
+                        ],
+                    );
+                    (put.status, get.status)
+                })
+                .collect();
+            assert_eq!(statuses, vec![(400, 404), (200, 200)]);
         }
     }
     // Whatever the fault, the baseline stays conforming on a plain call.

@@ -375,6 +375,34 @@ fn a_real_botocore_iam_model_loads() {
     }
     let op = |m: &Model| m.operation("CreateAccessKey").cloned().unwrap();
     assert_eq!(op(&real), op(embedded));
+    // The inline-policy operations and their shapes are botocore's, constraints included.
+    for name in [
+        "PutUserPolicy",
+        "GetUserPolicy",
+        "ListUserPolicies",
+        "DeleteUserPolicy",
+    ] {
+        assert_eq!(real.operation(name), embedded.operation(name), "{name}");
+    }
+    for name in [
+        "PutUserPolicyRequest",
+        "GetUserPolicyRequest",
+        "GetUserPolicyResponse",
+        "ListUserPoliciesRequest",
+        "ListUserPoliciesResponse",
+        "DeleteUserPolicyRequest",
+        "policyNameType",
+        "policyDocumentType",
+        "policyNameListType",
+        "MalformedPolicyDocumentException",
+    ] {
+        assert!(embedded.shape(name).is_some(), "{name} missing");
+        assert_eq!(
+            real.shape(name).map(|s| &s.kind),
+            embedded.shape(name).map(|s| &s.kind),
+            "shape {name} differs from botocore"
+        );
+    }
     assert_eq!(
         real.metadata().xml_namespace,
         embedded.metadata().xml_namespace
@@ -412,6 +440,53 @@ fn user_name_matches(value: &str) -> bool {
         .as_ref()
         .expect("UserName has a pattern")
         .is_match(value)
+}
+
+/// botocore's policy document pattern `[\u0009\u000A\u000D\u0020-\u00FF]+` is a Java class
+/// of UTF-16 code units: tab, LF, CR and U+0020..U+00FF (Latin-1), nothing else; the policy
+/// name's `[\w+=,.@-]+` is ASCII like the user name's.
+#[test]
+fn policy_patterns_follow_aws_semantics() {
+    let m = Model::embedded();
+    let doc = m
+        .input_string("PutUserPolicy", "PolicyDocument")
+        .and_then(|s| s.pattern.clone())
+        .expect("PolicyDocument has a pattern");
+    assert_eq!(doc.source(), "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
+    for ok in [
+        "{}",
+        "\t\n\r",
+        " ~",
+        "\u{7f}",
+        "\u{a0}é\u{ff}",
+        "{\"Version\":\"2012-10-17\"}",
+    ] {
+        assert!(doc.is_match(ok), "{ok:?} should match");
+    }
+    for bad in [
+        "",
+        "\u{0}",
+        "\u{8}",
+        "\u{b}",
+        "\u{1f}",
+        "\u{100}",
+        "ā",
+        "ユ",
+        "😀",
+        "{}\u{2028}",
+    ] {
+        assert!(!doc.is_match(bad), "{bad:?} should not match");
+    }
+    let name = m
+        .input_string("PutUserPolicy", "PolicyName")
+        .and_then(|s| s.pattern.clone())
+        .expect("PolicyName has a pattern");
+    assert!(name.is_match("Self_Manage+=,.@-1"));
+    for bad in ["é", "a b", "\u{212a}", "０", "a/b"] {
+        assert!(!name.is_match(bad), "{bad:?}");
+    }
+    let len = m.input_string("PutUserPolicy", "PolicyDocument").unwrap();
+    assert_eq!((len.min, len.max), (Some(1), Some(131_072)));
 }
 
 #[test]

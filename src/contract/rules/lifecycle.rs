@@ -299,8 +299,11 @@ mod drive {
         r.record(&ex, [Verdict::fail(f.rule, f.expected)]);
     }
 
-    /// Sends one planned step.
-    async fn send_step(r: &Runner<'_>, planned: &Planned) -> Exchange {
+    /// Sends one planned step. With `self_manage`, a user the step creates gets AWS's documented
+    /// self-manage policy (so that its own keys may create, list and use keys where a target
+    /// evaluates policies, and implicit creates and key status can be judged there), and a
+    /// DeleteUser first deletes the policies the run put (put back if the user stays).
+    async fn send_step(r: &Runner<'_>, planned: &Planned, self_manage: bool) -> Exchange {
         let members: Vec<(&str, &str)> = planned
             .members
             .iter()
@@ -313,7 +316,24 @@ mod drive {
         if planned.action == "CreateUser" {
             r.ledger_user(&planned.members[0].1);
         }
-        r.send(&req).await
+        // DeleteUser is judged on the user's keys alone: the policy goes first, and comes back
+        // when the user stays (a user with a policy is a DeleteConflict of its own).
+        let deleting = self_manage && planned.action == "DeleteUser";
+        if deleting {
+            r.delete_user_policies(&planned.members[0].1).await;
+        }
+        let ex = r.send(&req).await;
+        if self_manage
+            && (planned.action == "CreateUser" && ex.accepted() || deleting && !ex.accepted())
+        {
+            r.put_user_policy(
+                &planned.members[0].1,
+                crate::contract::rules::authz::POLICY_NAME,
+                crate::contract::rules::authz::SELF_MANAGE_POLICY,
+            )
+            .await;
+        }
+        ex
     }
 
     /// Runs one sequence on fresh users; returns the first invariant it breaks (rules in
@@ -325,12 +345,15 @@ mod drive {
     ) -> Option<SeqFailure> {
         let tag = r.name("seq");
         let mut exec = Executor::new(&tag, r.model().facts().key_quota());
+        // Only where keys sign (the target checks signatures) and policies can be put.
+        let self_manage = r.caps().verifies_signatures
+            && r.policy_support().await == crate::contract::probe::Decision::Yes;
         let mut failure = None;
         for (at, step) in steps.iter().enumerate() {
             let Some(planned) = exec.plan(step) else {
                 continue;
             };
-            let ex = send_step(r, &planned).await;
+            let ex = send_step(r, &planned, self_manage).await;
             let expected_user = planned
                 .members
                 .first()

@@ -14,6 +14,7 @@
 
 pub mod accept;
 pub mod auth;
+pub mod authz;
 pub mod concurrency;
 pub mod error;
 pub mod input;
@@ -117,6 +118,16 @@ rule_ids! {
     RootDeactivate = "root.deactivate-key",
     RootDelete = "root.delete-key",
     RootQuota = "root.key-quota",
+    AuthzNoPolicy = "authz.no-policy-denied",
+    AuthzSelfManage = "authz.self-manage-own-keys",
+    AuthzIamStar = "authz.iam-star-allows",
+    AuthzExplicitDeny = "authz.explicit-deny-wins",
+    AuthzResourceScoped = "authz.resource-scoped",
+    AuthzNotAction = "authz.not-action",
+    AuthzDeniedUnchanged = "authz.denied-changes-nothing",
+    AuthzWording = "authz.access-denied-wording",
+    AuthzMalformed = "authz.malformed-policy-refused",
+    AuthzPolicyLifecycle = "authz.user-policies-lifecycle",
 }
 
 impl std::fmt::Display for RuleId {
@@ -255,6 +266,7 @@ pub fn rows() -> impl Iterator<Item = &'static RuleRow> {
         protocol::ROWS,
         concurrency::ROWS,
         root::ROWS,
+        authz::ROWS,
     ]
     .into_iter()
     .flatten()
@@ -593,6 +605,7 @@ mod tests {
             (protocol::ROWS, RuleClass::Protocol),
             (concurrency::ROWS, RuleClass::Concurrency),
             (root::ROWS, RuleClass::Root),
+            (authz::ROWS, RuleClass::Authz),
         ];
         for (rows, class) in classes {
             for r in rows {
