@@ -35,6 +35,10 @@ pub struct Args {
     /// Name of the bootstrap user.
     #[arg(long, default_value = emulator::DEFAULT_BOOTSTRAP_USER, value_name = "NAME")]
     pub bootstrap_user: String,
+    /// Close a connection that has not sent a complete request head within this many seconds
+    /// (also an idle keep-alive connection), so a slow or stuck client cannot hold it open.
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = crate::loopback::parse_timeout_secs)]
+    pub header_read_timeout: std::time::Duration,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -52,6 +56,7 @@ pub fn run(args: Args) -> ExitCode {
     let mut config = Config::from_env();
     config.listen = Some(args.listen);
     config.bootstrap_user = args.bootstrap_user;
+    config.header_read_timeout = args.header_read_timeout;
     for f in args.faults {
         config.faults.insert(f);
     }
