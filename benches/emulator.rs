@@ -23,6 +23,9 @@
 //! cargo bench --bench emulator -- --floor [--seconds 10] [--rounds 3] [--emulator-bin PATH] [--no-moto]
 //! cargo bench --bench emulator -- --serve-floor
 //! ```
+//!
+//! `--handle N` calls [`Emulator::handle`] N times with one pre-signed GetUser, without a
+//! socket, and prints the time per call: the handler's own share of a request, for profiling.
 
 #[path = "emulator/floor.rs"]
 mod floor;
@@ -42,6 +45,7 @@ struct Opts {
     secret: Option<String>,
     floor: bool,
     serve_floor: bool,
+    handle: Option<u64>,
     rounds: usize,
     emulator_bin: Option<std::path::PathBuf>,
     moto: bool,
@@ -57,6 +61,7 @@ fn parse_args() -> Result<Opts, String> {
         secret: std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
         floor: false,
         serve_floor: false,
+        handle: None,
         rounds: 3,
         emulator_bin: None,
         moto: true,
@@ -74,6 +79,7 @@ fn parse_args() -> Result<Opts, String> {
             "--access-key-id" => o.key_id = Some(val(&a)?),
             "--secret-access-key" => o.secret = Some(val(&a)?),
             "--floor" => o.floor = true,
+            "--handle" => o.handle = Some(val(&a)?.parse().map_err(|e| format!("{e}"))?),
             "--serve-floor" => o.serve_floor = true,
             "--rounds" => o.rounds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
             "--emulator-bin" => o.emulator_bin = Some(val(&a)?.into()),
@@ -129,6 +135,49 @@ impl Driver {
     }
 }
 
+/// `--handle N`: the handler alone, on one pre-signed GetUser.
+fn handle_only(n: u64) {
+    let emu = emulator::Emulator::new(Config::default()).expect("an emulator");
+    let url = "http://127.0.0.1:8080/";
+    let body = b"Action=GetUser&Version=2010-05-08".to_vec();
+    let mut headers = vec![
+        ("host".to_owned(), "127.0.0.1:8080".to_owned()),
+        (
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+        ),
+    ];
+    let signed = sign_headers(
+        "POST",
+        url,
+        &headers,
+        &body,
+        emu.credentials(),
+        &Scope::default(),
+        SystemTime::now(),
+    )
+    .expect("signs");
+    headers.extend(signed);
+    let req = emulator::HttpRequest {
+        method: "POST".into(),
+        path_and_query: "/".into(),
+        headers,
+        body,
+    };
+    let first = emu.handle(&req);
+    assert_eq!(first.status, 200, "{}", first.text());
+    let started = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..n {
+        bytes += emu.handle(&req).body.len();
+    }
+    let per = started.elapsed().as_secs_f64() / n.max(1) as f64;
+    println!(
+        "Emulator::handle, pre-signed GetUser: {:.2} us per call ({n} calls, {bytes} bytes answered)",
+        per * 1e6
+    );
+}
+
 fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
     let start = s.find(open)? + open.len();
     let end = s[start..].find(close)? + start;
@@ -144,6 +193,10 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(n) = opts.handle {
+        handle_only(n);
+        return;
+    }
     if opts.floor || opts.serve_floor {
         floor::run(floor::FloorOpts {
             seconds: opts.seconds,
