@@ -3,12 +3,14 @@
 //! emulator's start, the run, the reports, the exit), as a user feels it.
 //!
 //! ```text
-//! cargo bench --bench check -- [--cases 256] [--sequences 96] [--runs 5] [--bin PATH]
+//! cargo bench --bench check -- [--cases 256] [--sequences 96] [--runs 5] [--bin PATH] [--against OLD]
 //! ```
 //! runs `iam-contract check --cases N --sequences N --report json=TMP` `--runs` times (by
-//! default this build's binary; `--bin` times another build, to compare) and prints, per run
-//! and as the median, the requests the report counts (`summary.cases_sent`) over the process's
-//! wall time. Not a test: nothing asserts a speed.
+//! default this build's binary; `--bin` times another build) and prints, per run and as the
+//! median, the requests the report counts (`summary.cases_sent`) over the process's wall time.
+//! `--against OLD` also times another build, alternating the two run by run, so that both
+//! medians come from the same stretch of a shared, noisy machine. Not a test: nothing asserts
+//! a speed.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -39,41 +41,71 @@ fn main() {
         "{} check --cases {cases} --sequences {sequences} (embedded emulator), {runs} runs",
         bin.display()
     );
-    let mut rates = Vec::new();
+    let against = arg("--against").map(PathBuf::from);
+    let mut builds = vec![("this", bin)];
+    if let Some(old) = against {
+        builds.insert(0, ("against", old));
+    }
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); builds.len()];
     for run in 1..=runs {
-        let _ = std::fs::remove_file(&report);
-        let started = Instant::now();
-        let status = std::process::Command::new(&bin)
-            .args(["check", "--cases", &cases.to_string()])
-            .args(["--sequences", &sequences.to_string()])
-            .arg("--report")
-            .arg(format!("json={}", report.display()))
-            .current_dir(&dir)
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-        let secs = started.elapsed().as_secs_f64();
-        let summary: serde_json::Value = std::fs::read(&report)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        let sent = summary["summary"]["cases_sent"].as_u64().unwrap_or(0);
-        let rate = sent as f64 / secs;
-        rates.push(rate);
-        println!(
-            "run {run}: {sent} requests in {secs:.3} s = {rate:.0} cases/s (exit {}, {} rules passed, {} failed)",
-            status.code().unwrap_or(-1),
-            summary["summary"]["passed"],
-            summary["summary"]["failed"]
-        );
+        for (i, (label, bin)) in builds.iter().enumerate() {
+            let rate = run_once(
+                bin,
+                cases,
+                sequences,
+                &dir,
+                &report,
+                &format!("run {run} ({label})"),
+            );
+            rates[i].push(rate);
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    rates.sort_by(f64::total_cmp);
+    for ((label, bin), mut r) in builds.into_iter().zip(rates) {
+        r.sort_by(f64::total_cmp);
+        println!(
+            "median ({label}, {}): {:.0} cases/s (cases={cases}, sequences={sequences}, {runs} runs)",
+            bin.display(),
+            r[r.len() / 2]
+        );
+    }
+}
+
+/// One whole `check` process; prints its figures and returns its cases per second.
+fn run_once(
+    bin: &std::path::Path,
+    cases: usize,
+    sequences: usize,
+    dir: &std::path::Path,
+    report: &std::path::Path,
+    label: &str,
+) -> f64 {
+    let _ = std::fs::remove_file(report);
+    let started = Instant::now();
+    let status = std::process::Command::new(bin)
+        .args(["check", "--cases", &cases.to_string()])
+        .args(["--sequences", &sequences.to_string()])
+        .arg("--report")
+        .arg(format!("json={}", report.display()))
+        .current_dir(dir)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let secs = started.elapsed().as_secs_f64();
+    let summary: serde_json::Value = std::fs::read(report)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let sent = summary["summary"]["cases_sent"].as_u64().unwrap_or(0);
+    let rate = sent as f64 / secs;
     println!(
-        "median: {:.0} cases/s (cases={cases}, sequences={sequences}, {runs} runs)",
-        rates[rates.len() / 2]
+        "{label}: {sent} requests in {secs:.3} s = {rate:.0} cases/s (exit {}, {} rules passed, {} failed)",
+        status.code().unwrap_or(-1),
+        summary["summary"]["passed"],
+        summary["summary"]["failed"]
     );
+    rate
 }
