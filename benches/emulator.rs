@@ -17,10 +17,13 @@
 //! pre-signed GetUser replayed by wrk against a bare server on the same server loop, the
 //! emulator and moto, in `--rounds` alternating rounds of `--seconds` each, with the ratios.
 //! `--emulator-bin PATH` runs another build's `iam-contract serve` as the emulator instead of
-//! the in-process one; `--no-moto` leaves moto out; `--serve-floor` only serves the floor.
+//! the in-process one; `--against-bin PATH` adds another build's `serve` as `before` to the
+//! same rounds (before/after ratios from one run); `--no-moto` leaves moto out;
+//! `--serve-floor` only serves the floor.
 //!
 //! ```text
-//! cargo bench --bench emulator -- --floor [--seconds 10] [--rounds 3] [--emulator-bin PATH] [--no-moto]
+//! cargo bench --bench emulator -- --floor [--seconds 10] [--rounds 3] [--emulator-bin PATH]
+//!     [--against-bin OLD] [--no-moto]
 //! cargo bench --bench emulator -- --serve-floor
 //! ```
 //!
@@ -48,6 +51,7 @@ struct Opts {
     handle: Option<u64>,
     rounds: usize,
     emulator_bin: Option<std::path::PathBuf>,
+    against_bin: Option<std::path::PathBuf>,
     moto: bool,
 }
 
@@ -64,6 +68,7 @@ fn parse_args() -> Result<Opts, String> {
         handle: None,
         rounds: 3,
         emulator_bin: None,
+        against_bin: None,
         moto: true,
     };
     let mut args = std::env::args().skip(1);
@@ -83,6 +88,7 @@ fn parse_args() -> Result<Opts, String> {
             "--serve-floor" => o.serve_floor = true,
             "--rounds" => o.rounds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
             "--emulator-bin" => o.emulator_bin = Some(val(&a)?.into()),
+            "--against-bin" => o.against_bin = Some(val(&a)?.into()),
             "--no-moto" => o.moto = false,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -202,6 +208,7 @@ async fn main() {
             seconds: opts.seconds,
             rounds: opts.rounds,
             emulator_bin: opts.emulator_bin,
+            against_bin: opts.against_bin,
             moto: opts.moto,
             serve_only: opts.serve_floor,
         })

@@ -25,6 +25,8 @@ pub struct FloorOpts {
     pub rounds: usize,
     /// Run the emulator as `BIN serve` (another build, to compare) instead of in-process.
     pub emulator_bin: Option<PathBuf>,
+    /// Also run this build's `serve` (an older one, say) as `before`, in the same rounds.
+    pub against_bin: Option<PathBuf>,
     pub moto: bool,
     /// Only serve the floor and print its URL, until Ctrl-C.
     pub serve_only: bool,
@@ -255,6 +257,16 @@ pub async fn run(opts: FloorOpts) {
             _child = Some(child);
         }
     }
+    let mut _before = None;
+    if let Some(bin) = &opts.against_bin {
+        let (url, child) = start_emulator_bin(bin).await;
+        endpoints.push(Endpoint {
+            name: "before",
+            url,
+            creds: Credentials::example(),
+        });
+        _before = Some(child);
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let scratch = std::env::temp_dir().join(format!("iam-contract-floor-{}", std::process::id()));
     let mut _moto = None;
@@ -337,10 +349,16 @@ pub async fn run(opts: FloorOpts) {
             r * 100.0
         );
     }
-    if endpoints.len() > 2
-        && let Some(r) = ratio(1, 2)
-    {
-        println!("emulator / moto:  {r:.0}x (median of the rounds' ratios)");
+    for (i, ep) in endpoints.iter().enumerate().skip(2) {
+        if let Some(r) = ratio(1, i) {
+            println!(
+                "emulator / {}: {r:.2}x (median of the rounds' ratios)",
+                ep.name
+            );
+        }
+        if let Some(r) = ratio(i, 0) {
+            println!("{} / floor: {:.0}%", ep.name, r * 100.0);
+        }
     }
     let _ = floor_stop.send(());
     drop(_moto);
