@@ -4,7 +4,7 @@
 //! Layers: [`store`] is a pure state machine (users, keys, quota, identifiers);
 //! [`Emulator::handle`] is a pure request handler over plain [`HttpRequest`]/[`HttpResponse`]
 //! structs (protocol parsing, SigV4 verification, authorization, validation derived from the
-//! model, dispatch, XML encoding); the `server` module (feature `net`) is a thin axum adapter
+//! model, dispatch, XML encoding); the `server` module (feature `net`) is a thin hyper adapter
 //! that binds loopback only. Time and randomness are injected ([`Config::clock`],
 //! [`Config::seed`]) so a fuzz target or a test can run the handler deterministically. Nothing
 //! here prints or logs a secret.
