@@ -1,7 +1,7 @@
 //! The server loop's header-read timeout (`src/loopback.rs`), on raw TCP: a half-sent request
-//! head and an idle keep-alive connection are closed after the configured timeout, while a
-//! complete request on another connection is answered meanwhile; for the emulator and for the
-//! proxy, which share the loop.
+//! head, a connection that sends nothing and an idle keep-alive connection are closed after the
+//! configured timeout, while a complete request on another connection is answered meanwhile;
+//! for the emulator and for the proxy, which share the loop.
 
 use iam_contract::emulator::{self, Config};
 use iam_contract::model::Model;
@@ -93,6 +93,9 @@ async fn slow_clients_are_cut_off(addr: SocketAddr) {
         .await
         .expect("writes");
     let half_since = Instant::now();
+    // A client that connects and never sends a byte.
+    let mut silent = TcpStream::connect(addr).await.expect("connects");
+    let silent_since = Instant::now();
     // A client that sent one request and then sits idle on its keep-alive connection.
     let mut idle = TcpStream::connect(addr).await.expect("connects");
     idle.write_all(complete_request(addr).as_bytes())
@@ -116,10 +119,18 @@ async fn slow_clients_are_cut_off(addr: SocketAddr) {
     assert!(head.starts_with("HTTP/1.1 "), "{head}");
     assert!(!body.is_empty(), "an answer with a body");
 
-    let ((half_closed, half_sent), (idle_closed, idle_sent)) =
-        tokio::join!(until_closed(&mut half), until_closed(&mut idle));
+    let ((half_closed, half_sent), (idle_closed, idle_sent), (silent_closed, silent_sent)) = tokio::join!(
+        until_closed(&mut half),
+        until_closed(&mut idle),
+        until_closed(&mut silent)
+    );
     let half_after = half_closed - half_since;
     let idle_after = idle_closed - idle_since;
+    assert!(
+        silent_closed - silent_since + Duration::from_millis(100) >= TIMEOUT,
+        "closed after {:?}",
+        silent_closed - silent_since
+    );
     // Closed by the timeout, not at once (a server that refuses half heads outright, or a
     // keep-alive that does not hold, is a different bug).
     assert!(
@@ -131,7 +142,7 @@ async fn slow_clients_are_cut_off(addr: SocketAddr) {
         "closed after {idle_after:?}"
     );
     // hyper closes without an answer; a `408` would be as good, anything else is not.
-    for sent in [half_sent, idle_sent] {
+    for sent in [half_sent, idle_sent, silent_sent] {
         let text = String::from_utf8_lossy(&sent);
         assert!(
             text.is_empty() || text.starts_with("HTTP/1.1 408"),
