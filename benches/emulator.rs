@@ -1,8 +1,10 @@
-//! Load benchmark of signed CreateAccessKey/DeleteAccessKey pairs over loopback keep-alive.
+//! Load benchmarks of the emulator over loopback keep-alive. Not timed tests: run them by hand.
+//! Loopback only, bounded by time (and the default mode by request count).
 //!
-//! Not a timed test: run it by hand. By default it starts the embedded emulator in-process;
-//! with `--endpoint URL` it drives another server (for example moto) with the same driver, so
-//! the two figures are comparable. Loopback only, bounded by time and by request count.
+//! The default mode drives signed CreateAccessKey/DeleteAccessKey pairs (each signed afresh)
+//! with a reqwest driver and prints throughput and latency percentiles. By default it starts
+//! the embedded emulator in-process; with `--endpoint URL` it drives another server (for
+//! example moto) with the same driver, so the two figures are comparable.
 //!
 //! ```text
 //! cargo bench --bench emulator -- [--seconds N] [--concurrency C] [--max-requests N]
@@ -10,6 +12,26 @@
 //! ```
 //! Credentials for `--endpoint` default to `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, else
 //! AWS's documented example pair.
+//!
+//! `--floor` measures the emulator against the loopback floor (see `emulator/floor.rs`): one
+//! pre-signed GetUser replayed by wrk against a bare server on the same server loop, the
+//! emulator and moto, in `--rounds` alternating rounds of `--seconds` each, with the ratios.
+//! `--emulator-bin PATH` runs another build's `iam-contract serve` as the emulator instead of
+//! the in-process one; `--against-bin PATH` adds another build's `serve` as `before` to the
+//! same rounds (before/after ratios from one run); `--no-moto` leaves moto out;
+//! `--serve-floor` only serves the floor.
+//!
+//! ```text
+//! cargo bench --bench emulator -- --floor [--seconds 10] [--rounds 3] [--emulator-bin PATH]
+//!     [--against-bin OLD] [--no-moto]
+//! cargo bench --bench emulator -- --serve-floor
+//! ```
+//!
+//! `--handle N` calls [`Emulator::handle`] N times with one pre-signed GetUser, without a
+//! socket, and prints the time per call: the handler's own share of a request, for profiling.
+
+#[path = "emulator/floor.rs"]
+mod floor;
 
 use iam_contract::client::{Credentials, Scope, sign_headers};
 use iam_contract::emulator::{self, Config};
@@ -24,6 +46,13 @@ struct Opts {
     endpoint: Option<String>,
     key_id: Option<String>,
     secret: Option<String>,
+    floor: bool,
+    serve_floor: bool,
+    handle: Option<u64>,
+    rounds: usize,
+    emulator_bin: Option<std::path::PathBuf>,
+    against_bin: Option<std::path::PathBuf>,
+    moto: bool,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -34,6 +63,13 @@ fn parse_args() -> Result<Opts, String> {
         endpoint: None,
         key_id: std::env::var("AWS_ACCESS_KEY_ID").ok(),
         secret: std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
+        floor: false,
+        serve_floor: false,
+        handle: None,
+        rounds: 3,
+        emulator_bin: None,
+        against_bin: None,
+        moto: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -47,11 +83,19 @@ fn parse_args() -> Result<Opts, String> {
             "--endpoint" => o.endpoint = Some(val(&a)?),
             "--access-key-id" => o.key_id = Some(val(&a)?),
             "--secret-access-key" => o.secret = Some(val(&a)?),
+            "--floor" => o.floor = true,
+            "--handle" => o.handle = Some(val(&a)?.parse().map_err(|e| format!("{e}"))?),
+            "--serve-floor" => o.serve_floor = true,
+            "--rounds" => o.rounds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
+            "--emulator-bin" => o.emulator_bin = Some(val(&a)?.into()),
+            "--against-bin" => o.against_bin = Some(val(&a)?.into()),
+            "--no-moto" => o.moto = false,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     o.seconds = o.seconds.clamp(1, 600);
     o.concurrency = o.concurrency.clamp(1, 512);
+    o.rounds = o.rounds.clamp(1, 20);
     Ok(o)
 }
 
@@ -97,6 +141,49 @@ impl Driver {
     }
 }
 
+/// `--handle N`: the handler alone, on one pre-signed GetUser.
+fn handle_only(n: u64) {
+    let emu = emulator::Emulator::new(Config::default()).expect("an emulator");
+    let url = "http://127.0.0.1:8080/";
+    let body = b"Action=GetUser&Version=2010-05-08".to_vec();
+    let mut headers = vec![
+        ("host".to_owned(), "127.0.0.1:8080".to_owned()),
+        (
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+        ),
+    ];
+    let signed = sign_headers(
+        "POST",
+        url,
+        &headers,
+        &body,
+        emu.credentials(),
+        &Scope::default(),
+        SystemTime::now(),
+    )
+    .expect("signs");
+    headers.extend(signed);
+    let req = emulator::HttpRequest {
+        method: "POST".into(),
+        path_and_query: "/".into(),
+        headers,
+        body,
+    };
+    let first = emu.handle(&req);
+    assert_eq!(first.status, 200, "{}", first.text());
+    let started = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..n {
+        bytes += emu.handle(&req).body.len();
+    }
+    let per = started.elapsed().as_secs_f64() / n.max(1) as f64;
+    println!(
+        "Emulator::handle, pre-signed GetUser: {:.2} us per call ({n} calls, {bytes} bytes answered)",
+        per * 1e6
+    );
+}
+
 fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
     let start = s.find(open)? + open.len();
     let end = s[start..].find(close)? + start;
@@ -112,6 +199,22 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(n) = opts.handle {
+        handle_only(n);
+        return;
+    }
+    if opts.floor || opts.serve_floor {
+        floor::run(floor::FloorOpts {
+            seconds: opts.seconds,
+            rounds: opts.rounds,
+            emulator_bin: opts.emulator_bin,
+            against_bin: opts.against_bin,
+            moto: opts.moto,
+            serve_only: opts.serve_floor,
+        })
+        .await;
+        return;
+    }
     let (running, url, creds, target) = match &opts.endpoint {
         None => {
             let r = emulator::start(Config::default())

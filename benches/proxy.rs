@@ -223,6 +223,7 @@ fn main() {
                 upstream: emu.url().to_owned(),
                 listen: "127.0.0.1:0".parse().unwrap(),
                 timeout: Duration::from_secs(30),
+                header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
             },
             observer,
             Box::new(|_, _, _| {}),

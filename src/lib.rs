@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod emulator;
 pub mod fuzzing;
 pub mod generate;
+pub mod loopback;
 pub mod model;
 pub mod observe;
 pub mod profile;

@@ -61,6 +61,10 @@ pub struct Args {
     /// The longest to wait for the upstream's whole answer, in seconds (then 504).
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
+    /// Close a client connection that has not sent a complete request head within this many
+    /// seconds (also an idle keep-alive connection).
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = crate::loopback::parse_timeout_secs)]
+    pub header_read_timeout: Duration,
     /// Print only the failing rules at the end, and no finding as it happens.
     #[arg(long)]
     pub quiet: bool,
@@ -139,6 +143,7 @@ async fn run_async(args: Args) -> u8 {
         upstream: args.upstream.clone(),
         listen: args.listen,
         timeout: Duration::from_secs(args.timeout.max(1)),
+        header_read_timeout: args.header_read_timeout,
     };
     let running = match proxy::start(config, observer, on_judged).await {
         Ok(r) => r,

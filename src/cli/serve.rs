@@ -46,6 +46,10 @@ pub struct Args {
     /// root's, and no IAM user exists at start: calls without UserName act on the root's keys.
     #[arg(long)]
     pub root_key: bool,
+    /// Close a connection that has not sent a complete request head within this many seconds
+    /// (also an idle keep-alive connection), so a slow or stuck client cannot hold it open.
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = crate::loopback::parse_timeout_secs)]
+    pub header_read_timeout: std::time::Duration,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -66,6 +70,7 @@ pub fn run(args: Args) -> ExitCode {
     if args.root_key {
         config = config.as_root();
     }
+    config.header_read_timeout = args.header_read_timeout;
     for f in args.faults {
         config.faults.insert(f);
     }

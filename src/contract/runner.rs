@@ -320,7 +320,7 @@ impl<'a> Runner<'a> {
                 p.fetch_add(1, Ordering::Relaxed);
             }
             let t0 = Instant::now();
-            let r = self.client.send(&raw, &req.signing).await;
+            let r = self.transport(&raw, &req.signing).await;
             let elapsed = t0.elapsed().as_millis() as u64;
             if should_retry(self.model, &r) && attempt < MAX_RETRIES {
                 attempt += 1;
@@ -393,6 +393,35 @@ impl<'a> Runner<'a> {
         }
         self.learn_key(ex, &key);
         Some(key)
+    }
+
+    /// Signs and sends one request and reads its answer on a task of its own. The classes and
+    /// their requests are futures of one task (the run's), so without this the whole client
+    /// side (signing, the HTTP exchange, reading the body) would share one thread; this way
+    /// the runtime's workers take it, and the run's own thread keeps only the judging.
+    async fn transport(
+        &self,
+        raw: &RawRequest,
+        signing: &Signing,
+    ) -> Result<crate::client::RawResponse, TransportError> {
+        /// Aborts the task when the run drops the request (Ctrl-C, a budget cut), as dropping
+        /// the request itself would.
+        struct AbortOnDrop(tokio::task::AbortHandle);
+        impl Drop for AbortOnDrop {
+            fn drop(&mut self) {
+                self.0.abort();
+            }
+        }
+        let (client, raw, signing) = (self.client.clone(), raw.clone(), signing.clone());
+        let url = client.endpoint().to_string();
+        let task = tokio::spawn(async move { client.send(&raw, &signing).await });
+        let _abort = AbortOnDrop(task.abort_handle());
+        task.await.unwrap_or_else(|e| {
+            Err(TransportError::Other {
+                url,
+                reason: format!("the request task ended early: {e}"),
+            })
+        })
     }
 
     /// Sends many independent requests, `in_flight` at a time, in order of the input.

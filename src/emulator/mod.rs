@@ -5,7 +5,7 @@
 //! identifiers); [`policy`] parses and evaluates identity-based policy documents, purely;
 //! [`Emulator::handle`] is a pure request handler over plain [`HttpRequest`]/[`HttpResponse`]
 //! structs (protocol parsing, SigV4 verification, authorization, validation derived from the
-//! model, dispatch, XML encoding); the `server` module (feature `net`) is a thin axum adapter
+//! model, dispatch, XML encoding); the `server` module (feature `net`) is a thin hyper adapter
 //! that binds loopback only. Time and randomness are injected ([`Config::clock`],
 //! [`Config::seed`]) so a fuzz target or a test can run the handler deterministically. Nothing
 //! here prints or logs a secret.
@@ -104,6 +104,9 @@ pub struct Config {
     pub max_users: usize,
     pub max_keys: usize,
     pub max_body_bytes: usize,
+    /// How long a connection may take to send a complete request head (also the longest a
+    /// keep-alive connection may sit idle) before the server closes it.
+    pub header_read_timeout: Duration,
     /// `Some(seed)` makes every identifier, secret, request ID and `random-500` draw
     /// reproducible (not secure: for tests and fuzzing). `None` uses the OS-seeded CSPRNG.
     pub seed: Option<u64>,
@@ -121,6 +124,7 @@ impl std::fmt::Debug for Config {
             .field("max_users", &self.max_users)
             .field("max_keys", &self.max_keys)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("header_read_timeout", &self.header_read_timeout)
             .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
@@ -137,6 +141,7 @@ impl Default for Config {
             max_users: 10_000,
             max_keys: 20_000,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            header_read_timeout: crate::loopback::DEFAULT_HEADER_READ_TIMEOUT,
             seed: None,
             clock: Arc::new(SystemClock),
         }

@@ -1,15 +1,15 @@
-//! The emulator's socket server: a thin axum adapter around [`Emulator::handle`], bound to a
-//! loopback address only, plus the in-process API ([`start`], [`RunningEmulator`]).
+//! The emulator's socket server: a thin hyper adapter around [`Emulator::handle`], bound to a
+//! loopback address only and served by [`crate::loopback::serve`] (keep-alive, header-read
+//! timeout, graceful stop), plus the in-process API ([`start`], [`RunningEmulator`]).
 //!
 //! It converts requests and responses and honours the handler's `delay`; it makes no protocol
 //! decisions of its own. It refuses to bind anything but a loopback address.
 
 use super::{Config, Emulator, EmulatorError, HttpRequest, HttpResponse};
 use crate::credentials::Credentials;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::Response;
-use axum::serve::ListenerExt;
+use http::Response;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -74,6 +74,7 @@ pub async fn start(config: Config) -> Result<RunningEmulator, EmulatorError> {
     if !addr.ip().is_loopback() {
         return Err(EmulatorError::NotLoopback { addr });
     }
+    let header_read_timeout = config.header_read_timeout;
     let emulator = Arc::new(Emulator::new(config)?);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -85,21 +86,22 @@ pub async fn start(config: Config) -> Result<RunningEmulator, EmulatorError> {
         addr,
         reason: e.to_string(),
     })?;
-    let app = axum::Router::new()
-        .fallback(serve_one)
-        .with_state(emulator.clone());
-    // Small request/response pairs on keep-alive connections: Nagle would add 40 ms stalls.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
+    let service = {
+        let emulator = emulator.clone();
+        hyper::service::service_fn(move |req| {
+            let emulator = emulator.clone();
+            async move { Ok::<_, std::convert::Infallible>(serve_one(emulator, req).await) }
+        })
+    };
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let task = tokio::spawn(crate::loopback::serve(
+        listener,
+        service,
+        header_read_timeout,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     Ok(RunningEmulator {
         url: format!("http://{local}/"),
         addr: local,
@@ -109,11 +111,15 @@ pub async fn start(config: Config) -> Result<RunningEmulator, EmulatorError> {
     })
 }
 
-async fn serve_one(State(emu): State<Arc<Emulator>>, req: Request) -> Response {
+async fn serve_one(emu: Arc<Emulator>, req: http::Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let resp = match axum::body::to_bytes(body, emu.max_body_bytes().saturating_add(1)).await {
+    // One byte over the limit is still read, so the handler itself answers that size (as it
+    // answers a body over the limit that arrives whole); anything longer stops here.
+    let limited = Limited::new(body, emu.max_body_bytes().saturating_add(1));
+    let resp = match limited.collect().await {
+        // Over the limit, or a body the client broke off: the handler never sees it.
         Err(_) => emu.payload_too_large(),
-        Ok(bytes) => {
+        Ok(collected) => {
             let request = HttpRequest {
                 method: parts.method.as_str().to_owned(),
                 path_and_query: parts
@@ -131,7 +137,7 @@ async fn serve_one(State(emu): State<Arc<Emulator>>, req: Request) -> Response {
                         )
                     })
                     .collect(),
-                body: bytes.to_vec(),
+                body: collected.to_bytes().into(),
             };
             if emu.may_block() {
                 let e = emu.clone();
@@ -147,16 +153,16 @@ async fn serve_one(State(emu): State<Arc<Emulator>>, req: Request) -> Response {
     if !resp.delay.is_zero() {
         tokio::time::sleep(resp.delay).await;
     }
-    to_axum(resp)
+    to_http(resp)
 }
 
-fn to_axum(r: HttpResponse) -> Response {
+fn to_http(r: HttpResponse) -> Response<Full<Bytes>> {
     let mut b = Response::builder().status(r.status);
     for (k, v) in &r.headers {
         b = b.header(k.as_str(), v.as_str());
     }
-    b.body(Body::from(r.body)).unwrap_or_else(|_| {
-        let mut resp = Response::new(Body::empty());
+    b.body(Full::new(Bytes::from(r.body))).unwrap_or_else(|_| {
+        let mut resp = Response::new(Full::new(Bytes::new()));
         *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
         resp
     })

@@ -1,8 +1,9 @@
 //! SigV4 verification for the emulator: parsing the `Authorization` header or the presigned
 //! query parameters, rebuilding the canonical request and comparing signatures in constant time.
 //!
-//! Pure: no IO, no clock (the caller checks the date), no state. It never logs or returns a
-//! secret or a computed signature; a mismatch is just `false`.
+//! Pure: no IO, no clock (the caller checks the date). Its one piece of state is
+//! [`SigningKeys`], a cache of derived signing keys that the handler owns. It never logs or
+//! returns a secret or a computed signature; a mismatch is just `false`.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -208,33 +209,55 @@ pub(crate) struct Signable<'a> {
 
 /// Whether `claims.signature` is the signature of `req` under `secret`. Compared in constant
 /// time. For presigned requests without a body, `UNSIGNED-PAYLOAD` is accepted too.
+#[cfg(test)]
 pub(crate) fn verify(claims: &Claims, secret: &str, req: &Signable<'_>) -> bool {
     let key = signing_key(secret, &claims.scope_date, &claims.region, &claims.service);
+    verify_with_key(claims, &key, req)
+}
+
+/// [`verify`] with the signing key already derived (see [`SigningKeys`]).
+pub(crate) fn verify_with_key(claims: &Claims, key: &[u8; 32], req: &Signable<'_>) -> bool {
+    let mut body_hash = [0u8; 64];
     let body_hash = if req.body.is_empty() {
-        EMPTY_SHA256.to_owned()
+        EMPTY_SHA256
     } else {
-        hex::encode(Sha256::digest(req.body))
+        hex_into(&Sha256::digest(req.body).into(), &mut body_hash)
     };
-    if check(claims, &key, req, &body_hash) {
+    if check(claims, key, req, body_hash) {
         return true;
     }
-    claims.presigned.is_some()
-        && req.body.is_empty()
-        && check(claims, &key, req, "UNSIGNED-PAYLOAD")
+    claims.presigned.is_some() && req.body.is_empty() && check(claims, key, req, "UNSIGNED-PAYLOAD")
+}
+
+/// Lower-case hex of a 32-byte digest, written into `out`.
+fn hex_into<'a>(bytes: &[u8; 32], out: &'a mut [u8; 64]) -> &'a str {
+    hex::encode_to_slice(bytes, out).expect("64 hex digits for 32 bytes");
+    std::str::from_utf8(out).expect("hex digits are ASCII")
 }
 
 fn check(claims: &Claims, key: &[u8; 32], req: &Signable<'_>, payload_hash: &str) -> bool {
     let canonical = canonical_request(claims, req, payload_hash);
-    let scope = format!(
-        "{}/{}/{}/{}",
-        claims.scope_date, claims.region, claims.service, claims.terminator
-    );
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{}\n{scope}\n{}",
-        claims.amz_date,
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
-    let expected = hex::encode(hmac(key, string_to_sign.as_bytes()));
+    let mut digest = [0u8; 64];
+    let mut string_to_sign = String::with_capacity(160);
+    for part in [
+        ALGORITHM,
+        "\n",
+        &claims.amz_date,
+        "\n",
+        &claims.scope_date,
+        "/",
+        &claims.region,
+        "/",
+        &claims.service,
+        "/",
+        &claims.terminator,
+        "\n",
+        hex_into(&Sha256::digest(canonical.as_bytes()).into(), &mut digest),
+    ] {
+        string_to_sign.push_str(part);
+    }
+    let mut expected = [0u8; 64];
+    let expected = hex_into(&hmac(key, string_to_sign.as_bytes()), &mut expected);
     let given = claims.signature.as_bytes();
     given.len() == expected.len() && bool::from(given.ct_eq(expected.as_bytes()))
 }
@@ -245,7 +268,8 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     m.finalize().into_bytes().into()
 }
 
-fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+/// SigV4's derived signing key: four HMACs over the secret and the credential scope.
+pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     let mut k = Vec::with_capacity(secret.len() + 4);
     k.extend_from_slice(b"AWS4");
     k.extend_from_slice(secret.as_bytes());
@@ -253,6 +277,66 @@ fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32
     let k = hmac(&k, region.as_bytes());
     let k = hmac(&k, service.as_bytes());
     hmac(&k, b"aws4_request")
+}
+
+/// Derived signing keys by access key ID and scope (date, region, service), as AWS's own
+/// front ends keep them: a client signs every request of a day with the same key, and
+/// deriving it is four of the six HMACs a verification costs. An entry remembers the secret
+/// it was derived from and is used only while the key still has that secret (compared in
+/// constant time), so a reused key ID (the `reuse-key-ids` fault) never verifies with a stale
+/// key. Bounded: the whole cache is dropped when it reaches [`SigningKeys::CAPACITY`] entries.
+#[derive(Default)]
+pub(crate) struct SigningKeys {
+    entries: rustc_hash::FxHashMap<String, CachedKey>,
+}
+
+struct CachedKey {
+    secret: crate::secret::Secret,
+    scope: (String, String, String),
+    key: [u8; 32],
+}
+
+impl SigningKeys {
+    pub const CAPACITY: usize = 4096;
+
+    /// The signing key of `claims`' scope under `secret`, derived once per key ID and scope.
+    pub fn get(&mut self, claims: &Claims, secret: &crate::secret::Secret) -> [u8; 32] {
+        if let Some(c) = self.entries.get(&claims.key_id)
+            && c.scope.0 == claims.scope_date
+            && c.scope.1 == claims.region
+            && c.scope.2 == claims.service
+            && c.secret == *secret
+        {
+            return c.key;
+        }
+        let key = signing_key(
+            secret.expose(),
+            &claims.scope_date,
+            &claims.region,
+            &claims.service,
+        );
+        if self.entries.len() >= Self::CAPACITY {
+            self.entries.clear();
+        }
+        self.entries.insert(
+            claims.key_id.clone(),
+            CachedKey {
+                secret: secret.clone(),
+                scope: (
+                    claims.scope_date.clone(),
+                    claims.region.clone(),
+                    claims.service.clone(),
+                ),
+                key,
+            },
+        );
+        key
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
 }
 
 fn canonical_request(claims: &Claims, req: &Signable<'_>, payload_hash: &str) -> String {
@@ -413,6 +497,48 @@ mod tests {
             crate::client::EXAMPLE_SECRET_ACCESS_KEY,
             &tampered
         ));
+    }
+
+    #[test]
+    fn cached_signing_keys_follow_the_secret_and_the_scope() {
+        let body = b"Action=GetUser&Version=2010-05-08";
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let headers = signed(body, t);
+        let Parsed::Signed(c) = parse(&headers, &[]) else {
+            panic!("not parsed")
+        };
+        let req = Signable {
+            method: "POST",
+            path: "/",
+            raw_query: "",
+            headers: &headers,
+            body,
+        };
+        let right = crate::secret::Secret::new(crate::client::EXAMPLE_SECRET_ACCESS_KEY);
+        let wrong = crate::secret::Secret::new("another secret of the same key id");
+        let mut cache = SigningKeys::default();
+        for _ in 0..3 {
+            assert!(verify_with_key(&c, &cache.get(&c, &right), &req));
+        }
+        assert_eq!(cache.len(), 1);
+        // The same key ID with another secret (a reused ID) must not verify with the cached key.
+        assert!(!verify_with_key(&c, &cache.get(&c, &wrong), &req));
+        assert!(verify_with_key(&c, &cache.get(&c, &right), &req));
+        // Another day's scope gets its own key.
+        let next_day = Claims {
+            scope_date: "20270116".into(),
+            ..c.clone()
+        };
+        assert_ne!(cache.get(&next_day, &right), cache.get(&c, &right));
+        assert_eq!(
+            cache.get(&next_day, &right),
+            signing_key(
+                crate::client::EXAMPLE_SECRET_ACCESS_KEY,
+                "20270116",
+                &c.region,
+                &c.service
+            )
+        );
     }
 
     #[test]

@@ -18,7 +18,6 @@ use crate::secret::Secret;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use axum::serve::ListenerExt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -90,6 +89,10 @@ pub struct ProxyConfig {
     pub listen: SocketAddr,
     /// The longest the proxy waits for an upstream's whole answer.
     pub timeout: Duration,
+    /// How long a client connection may take to send a complete request head (also the
+    /// longest it may sit idle between requests) before the proxy closes it
+    /// ([`crate::loopback`]).
+    pub header_read_timeout: Duration,
 }
 
 /// Called with each judged exchange and its raw form, on the judge task (prints findings,
@@ -182,18 +185,19 @@ pub async fn start(
         upstream: upstream.as_str().trim_end_matches('/').to_owned(),
         to_judge: tx,
     });
-    let app = axum::Router::new().fallback(forward).with_state(shared);
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
+    let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let shared = shared.clone();
+        async move {
+            Ok::<_, std::convert::Infallible>(forward(State(shared), req.map(Body::new)).await)
+        }
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
-        // The router (and with it the last sender) is dropped here, which ends the judge task.
+        crate::loopback::serve(listener, service, config.header_read_timeout, async {
+            let _ = stopped.await;
+        })
+        .await;
+        // The service (and with it the last sender) is dropped here, which ends the judge task.
     });
     Ok(RunningProxy {
         url: format!("http://{local}/"),

@@ -609,6 +609,22 @@ fn display_path(ptr: &str) -> String {
 /// C0 controls) are replaced by U+FFFD so that the document stays well-formed whatever the input.
 pub fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    escape_into(s, &mut out);
+    out
+}
+
+/// [`escape_text`], appended to `out`. Text with nothing to escape (almost all of it: names,
+/// IDs, dates) is copied in one piece.
+fn escape_into(s: &str, out: &mut String) {
+    // 0xEF starts U+FFFE and U+FFFF in UTF-8 (and other characters, which the slow path keeps).
+    let plain = s.bytes().all(|b| {
+        (b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'))
+            && !matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | 0xEF)
+    });
+    if plain {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '<' => out.push_str("&lt;"),
@@ -621,42 +637,58 @@ pub fn escape_text(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// Encodes a success response of `operation`: `{Op}Response/{Op}Result/...` in model member
 /// order, then `ResponseMetadata/RequestId`. `value` is the output structure as JSON; members
 /// it lacks are left out.
 pub fn encode_success(model: &Model, operation: &str, value: &Value, request_id: &str) -> String {
-    let ns = model.metadata().xml_namespace.clone().unwrap_or_default();
+    let ns = model
+        .metadata()
+        .xml_namespace
+        .as_deref()
+        .unwrap_or_default();
     let mut out = String::with_capacity(512);
-    out.push_str(&format!(
-        "<{operation}Response xmlns=\"{}\">",
-        escape_text(&ns)
-    ));
+    for part in ["<", operation, "Response xmlns=\""] {
+        out.push_str(part);
+    }
+    escape_into(ns, &mut out);
+    out.push_str("\">");
     let op = model.operation(operation);
     if let (Some(shape), Some(wrapper)) = (
         op.and_then(|o| o.output.as_deref()),
         op.and_then(|o| o.result_wrapper.as_deref()),
     ) {
-        out.push_str(&format!("<{wrapper}>"));
+        for part in ["<", wrapper, ">"] {
+            out.push_str(part);
+        }
         encode_members(model, shape, value, &mut out);
-        out.push_str(&format!("</{wrapper}>"));
+        for part in ["</", wrapper, ">"] {
+            out.push_str(part);
+        }
     }
     out.push_str("<ResponseMetadata><RequestId>");
-    out.push_str(&escape_text(request_id));
-    out.push_str(&format!(
-        "</RequestId></ResponseMetadata></{operation}Response>"
-    ));
+    escape_into(request_id, &mut out);
+    for part in ["</RequestId></ResponseMetadata></", operation, "Response>"] {
+        out.push_str(part);
+    }
     out
 }
 
 fn encode_members(model: &Model, shape: &str, value: &Value, out: &mut String) {
-    for (m, s, _) in model.members(shape) {
-        if let Some(v) = value.get(&m.name) {
-            out.push_str(&format!("<{}>", m.name));
-            encode_value(model, &s.name, v, out);
-            out.push_str(&format!("</{}>", m.name));
+    let Some(ShapeKind::Structure { members, .. }) = model.shape(shape).map(|s| &s.kind) else {
+        return;
+    };
+    for m in members {
+        // A member whose shape the model lacks is left out (as `Model::members` leaves it out).
+        if let (Some(v), Some(_)) = (value.get(&m.name), model.shape(&m.shape)) {
+            for part in ["<", &m.name, ">"] {
+                out.push_str(part);
+            }
+            encode_value(model, &m.shape, v, out);
+            for part in ["</", &m.name, ">"] {
+                out.push_str(part);
+            }
         }
     }
 }
@@ -671,9 +703,9 @@ fn encode_value(model: &Model, shape: &str, v: &Value, out: &mut String) {
                 out.push_str("</member>");
             }
         }
-        (_, Value::String(s)) => out.push_str(&escape_text(s)),
+        (_, Value::String(s)) => escape_into(s, out),
         (_, Value::Null) => {}
-        (_, other) => out.push_str(&escape_text(&other.to_string())),
+        (_, other) => escape_into(&other.to_string(), out),
     }
 }
 
@@ -694,4 +726,48 @@ pub fn encode_error(
         escape_text(message),
         escape_text(request_id)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The character-by-character escaping that `escape_into`'s fast path must agree with.
+    fn reference(s: &str) -> String {
+        s.chars()
+            .map(|c| match c {
+                '<' => "&lt;".to_owned(),
+                '>' => "&gt;".to_owned(),
+                '&' => "&amp;".to_owned(),
+                '"' => "&quot;".to_owned(),
+                '\'' => "&apos;".to_owned(),
+                '\t' | '\n' | '\r' => c.to_string(),
+                c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => "\u{FFFD}".into(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn escaping_replaces_what_xml_cannot_carry() {
+        for s in [
+            "plain",
+            "a<b>&\"'",
+            "tab\tnew\nline\r",
+            "nul\0bell\u{7}",
+            "\u{FFFE}\u{FFFF}\u{FFFD}",
+            "ï»¿ \u{FEFF} é ユ",
+            "",
+        ] {
+            assert_eq!(escape_text(s), reference(s), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn escaping_agrees_with_the_reference(s in any::<String>()) {
+            prop_assert_eq!(escape_text(&s), reference(&s));
+        }
+    }
 }

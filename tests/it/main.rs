@@ -7,6 +7,7 @@ mod contract;
 mod emulator;
 mod findings;
 mod fuzz_replay;
+mod loopback;
 mod model;
 mod pipe;
 mod profile;

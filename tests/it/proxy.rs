@@ -96,6 +96,7 @@ fn through_proxy_to_emulator(
                 upstream: upstream.clone(),
                 listen: "127.0.0.1:0".parse().unwrap(),
                 timeout: Duration::from_secs(30),
+                header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
             },
             observer,
             Box::new(move |raw, j, _| {
@@ -337,6 +338,7 @@ fn the_proxy_survives_whatever_the_upstream_sends() {
                 upstream,
                 listen: "127.0.0.1:0".parse().unwrap(),
                 timeout: Duration::from_secs(2),
+                header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
             },
             observer,
             Box::new(|_, _, _| {}),

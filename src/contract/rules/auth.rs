@@ -235,7 +235,8 @@ fn match_dates(
     }
     pattern.push_str(&regex::escape(rest));
     pattern.push('$');
-    let caps = regex::Regex::new(&pattern).ok()?.captures(message)?;
+    let re = compiled(&pattern)?;
+    let caps = re.captures(message)?;
     let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     names
         .into_iter()
@@ -245,6 +246,23 @@ fn match_dates(
             Some((name, date.assume_utc()))
         })
         .collect()
+}
+
+/// `pattern` compiled once per process: the wording templates are a handful of facts, and
+/// compiling a pattern costs far more than matching one message.
+fn compiled(pattern: &str) -> Option<regex::Regex> {
+    static CACHE: std::sync::Mutex<Vec<(String, regex::Regex)>> = std::sync::Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, re)) = cache.iter().find(|(p, _)| p == pattern) {
+        return Some(re.clone());
+    }
+    let re = regex::Regex::new(pattern).ok()?;
+    // Bounded: the templates come from the facts file, but a cache must never grow unchecked.
+    if cache.len() >= 16 {
+        cache.clear();
+    }
+    cache.push((pattern.to_owned(), re.clone()));
+    Some(re)
 }
 
 /// A user signing with its own key asks for a key for another user: 403 AccessDenied, no key.
