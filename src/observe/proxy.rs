@@ -15,9 +15,8 @@
 use super::{Judged, Observer, RawExchange};
 use crate::client::MAX_RESPONSE_BYTES;
 use crate::secret::Secret;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::Response;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -187,9 +186,7 @@ pub async fn start(
     });
     let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
         let shared = shared.clone();
-        async move {
-            Ok::<_, std::convert::Infallible>(forward(State(shared), req.map(Body::new)).await)
-        }
+        async move { Ok::<_, std::convert::Infallible>(forward(&shared, req).await) }
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -208,7 +205,9 @@ pub async fn start(
     })
 }
 
-async fn forward(State(s): State<Arc<Shared>>, req: Request) -> Response {
+type Response = http::Response<Full<Bytes>>;
+
+async fn forward(s: &Shared, req: http::Request<Incoming>) -> Response {
     let started = time::OffsetDateTime::now_utc();
     let clock = Instant::now();
     let (parts, body) = req.into_parts();
@@ -227,11 +226,11 @@ async fn forward(State(s): State<Arc<Shared>>, req: Request) -> Response {
             )
         })
         .collect();
-    let body = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
-        Ok(b) => b,
+    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+        Ok(b) => b.to_bytes(),
         Err(e) => return text(413, &format!("iam-contract proxy: request body: {e}")),
     };
-    let answer = send(&s, &parts, &path_and_query, body.clone()).await;
+    let answer = send(s, &parts, &path_and_query, body.clone()).await;
     let elapsed_ms = clock.elapsed().as_millis() as u64;
     let response = match &answer {
         Ok((status, h, b)) => Ok((*status, h.clone(), b.to_vec())),
@@ -248,28 +247,28 @@ async fn forward(State(s): State<Arc<Shared>>, req: Request) -> Response {
     });
     match answer {
         Ok((status, h, b)) => {
-            let mut builder = Response::builder().status(status);
+            let mut builder = http::Response::builder().status(status);
             for (k, v) in &h {
                 if !HOP_BY_HOP.contains(&k.as_str()) {
                     builder = builder.header(k.as_str(), v.as_str());
                 }
             }
             builder
-                .body(Body::from(b))
+                .body(Full::new(b))
                 .unwrap_or_else(|_| text(502, "iam-contract proxy: unusable upstream headers"))
         }
         Err((status, why)) => text(status, &format!("iam-contract proxy: {why}")),
     }
 }
 
-type Answer = Result<(u16, Vec<(String, String)>, axum::body::Bytes), (u16, String)>;
+type Answer = Result<(u16, Vec<(String, String)>, Bytes), (u16, String)>;
 
 /// Sends the request on unchanged and reads the answer, capped in size and time.
 async fn send(
     s: &Shared,
     parts: &http::request::Parts,
     path_and_query: &str,
-    body: axum::body::Bytes,
+    body: Bytes,
 ) -> Answer {
     let url = format!("{}{path_and_query}", s.upstream);
     let mut builder = s.http.request(parts.method.clone(), &url);
@@ -326,7 +325,7 @@ fn classify(e: reqwest::Error) -> (u16, String) {
 }
 
 fn text(status: u16, body: &str) -> Response {
-    let mut r = Response::new(Body::from(format!("{body}\n")));
+    let mut r = http::Response::new(Full::new(Bytes::from(format!("{body}\n"))));
     *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY);
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,

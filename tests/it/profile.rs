@@ -647,21 +647,22 @@ async fn rewriting_emulator(
     tokio::task::JoinHandle<()>,
     std::sync::Arc<emulator::Emulator>,
 ) {
-    use axum::body::Body;
-    use axum::extract::{Request, State};
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::{Bytes, Incoming};
     use std::sync::Arc;
     type Shared = (
         Arc<emulator::Emulator>,
         String,
         fn(&mut [(String, String)]) -> bool,
     );
-    async fn one(State(s): State<Arc<Shared>>, req: Request) -> axum::response::Response {
+    async fn one(s: Arc<Shared>, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
         let (emu, url, rewrite) = (&s.0, &s.1, s.2);
         let (parts, body) = req.into_parts();
-        let mut body = axum::body::to_bytes(body, 1 << 20)
+        let mut body = body
+            .collect()
             .await
-            .unwrap_or_default()
-            .to_vec();
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
         let mut headers: Vec<(String, String)> = parts
             .headers
             .iter()
@@ -707,22 +708,27 @@ async fn rewriting_emulator(
             headers,
             body,
         });
-        let mut b = axum::response::Response::builder().status(resp.status);
+        let mut b = http::Response::builder().status(resp.status);
         for (k, v) in &resp.headers {
             b = b.header(k.as_str(), v.as_str());
         }
-        b.body(Body::from(resp.body)).expect("a response")
+        b.body(Full::new(Bytes::from(resp.body)))
+            .expect("a response")
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let emu = Arc::new(emulator::Emulator::new(emulator::Config::default()).unwrap());
-    let app =
-        axum::Router::new()
-            .fallback(one)
-            .with_state(Arc::new((emu.clone(), url.clone(), rewrite)));
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+    let shared: Arc<Shared> = Arc::new((emu.clone(), url.clone(), rewrite));
+    let service = hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, std::convert::Infallible>(one(shared, req).await) }
     });
+    let task = tokio::spawn(iam_contract::loopback::serve(
+        listener,
+        service,
+        std::time::Duration::from_secs(30),
+        std::future::pending(),
+    ));
     (url, task, emu)
 }
 
