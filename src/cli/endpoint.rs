@@ -196,7 +196,12 @@ pub async fn open(sel: &Selection, root: &Path) -> Result<Opened, u8> {
     Ok(Opened {
         url: running.url().to_owned(),
         credentials: running.credentials().clone(),
-        name: "emulator".into(),
+        // A root-only emulator is a target of its own in reports and the matrix.
+        name: if sel.emulator_caller == EmulatorCaller::Root {
+            "emulator-root".into()
+        } else {
+            "emulator".into()
+        },
         profile: None,
         _emulator: Some(running),
         _service: None,

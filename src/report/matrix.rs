@@ -48,14 +48,17 @@ pub fn compatibility_matrix(reports: &[Report]) -> String {
     );
 
     out.push_str("## Targets\n\n");
-    out.push_str("| Target | Endpoint | Profile | pass | FAIL | skip | xfail | XPASS | Cases |\n");
-    out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str(
+        "| Target | Endpoint | Signed as | Profile | pass | FAIL | skip | xfail | XPASS | Cases |\n",
+    );
+    out.push_str("|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (report, name) in reports.iter().zip(&names) {
         let t = Tally::of(report);
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             code_span(&escape_text(&without_port(&report.target.endpoint))),
+            super::caller_text(report).map_or_else(|| "not probed".to_owned(), |c| md_text(&c)),
             report.target.profile.as_str(),
             t.passed,
             t.failed,

@@ -450,8 +450,28 @@ fn matrix_has_a_column_per_target_and_the_right_cells() {
         .rules
         .push(rule("output.schema", RuleClass::OutputShape, Status::Pass));
     emulator.recount();
+    emulator.target.caller = Some(Caller::Root {
+        arn: Some("arn:aws:iam::123456789012:root".into()),
+    });
     let m = compatibility_matrix(&[emulator.clone(), moto.clone()]);
     assert_eq!(m, compatibility_matrix(&[emulator.clone(), moto.clone()]));
+    // Whom each run signed as: the probe's caller, or "not probed" for a report without one.
+    let target_row = |name: &str| {
+        m.lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no target row for {name}"))
+            .to_owned()
+    };
+    assert!(
+        target_row("emulator").contains("| account root (arn:aws:iam::123456789012:root) |"),
+        "{}",
+        target_row("emulator")
+    );
+    assert!(
+        target_row("moto").contains("| not probed |"),
+        "{}",
+        target_row("moto")
+    );
 
     let header = m.lines().find(|l| l.starts_with("| Rule |")).unwrap();
     assert_eq!(header, "| Rule | emulator | moto |");
