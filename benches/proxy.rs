@@ -135,14 +135,7 @@ async fn drive(url: &str, tag: &str, seconds: u64, concurrency: usize) -> f64 {
 
 /// The clients virtualenv's Python (`targets/clients/install.sh` makes it).
 fn boto3_python() -> Result<std::path::PathBuf, String> {
-    let venvs = std::env::var_os("IAM_CONTRACT_VENV_DIR")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| std::path::PathBuf::from(h).join(".cache/iam-contract/venvs"))
-        })
-        .ok_or("neither IAM_CONTRACT_VENV_DIR nor HOME is set")?;
-    let python = venvs.join("clients/bin/python");
+    let python = iam_contract::targets::venv_dir().join("clients/bin/python");
     if python.exists() {
         Ok(python)
     } else {

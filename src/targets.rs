@@ -122,6 +122,17 @@ impl TargetProfile {
     }
 }
 
+/// Where the targets' and clients' virtualenvs live: `IAM_CONTRACT_VENV_DIR`, else
+/// `~/.cache/iam-contract/venvs` (as `targets/common.sh` decides).
+pub fn venv_dir() -> PathBuf {
+    std::env::var_os("IAM_CONTRACT_VENV_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/iam-contract/venvs")
+        })
+}
+
 /// The names of the target profiles under `root/targets/`, sorted.
 pub fn available(root: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(root.join("targets"))

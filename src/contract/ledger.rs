@@ -58,6 +58,23 @@ impl Ledger {
         &self.path
     }
 
+    /// Opens the ledger at `path` for a run against `endpoint` and records the run's name
+    /// prefix first (`prefix`, or a fresh random one), so cleanup can tell this run's things
+    /// apart; returns the ledger and the prefix. `check` and `profile` start their runs so.
+    pub fn start_run(
+        path: &Path,
+        endpoint: &str,
+        prefix: Option<String>,
+    ) -> std::io::Result<(Ledger, String)> {
+        let ledger = Ledger::create(path)?;
+        let prefix = prefix.unwrap_or_else(|| format!("icx{:08x}", rand::random::<u32>()));
+        let _ = ledger.record(&LedgerEntry::Run {
+            endpoint: endpoint.to_owned(),
+            prefix: prefix.clone(),
+        });
+        Ok((ledger, prefix))
+    }
+
     /// Appends an entry and flushes it to the OS before returning, so that it survives a crash
     /// of the harness right after.
     pub fn record(&self, entry: &LedgerEntry) -> std::io::Result<()> {

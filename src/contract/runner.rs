@@ -40,18 +40,13 @@ pub async fn run_check(
     config: &CheckConfig,
 ) -> Result<CheckOutcome, CheckError> {
     let started = Instant::now();
-    let ledger = Ledger::create(&config.ledger).map_err(|e| CheckError::Ledger {
-        path: config.ledger.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let prefix = config
-        .run_prefix
-        .clone()
-        .unwrap_or_else(|| format!("icx{:08x}", rand::random::<u32>()));
-    let _ = ledger.record(&LedgerEntry::Run {
-        endpoint: client.endpoint().to_owned(),
-        prefix: prefix.clone(),
-    });
+    let (ledger, prefix) =
+        Ledger::start_run(&config.ledger, client.endpoint(), config.run_prefix.clone()).map_err(
+            |e| CheckError::Ledger {
+                path: config.ledger.display().to_string(),
+                reason: e.to_string(),
+            },
+        )?;
     let rules: Vec<Rule> = rules::catalogue(model)
         .into_iter()
         .filter(|r| r.profile <= config.profile)

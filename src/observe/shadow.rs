@@ -56,7 +56,6 @@ struct User {
 struct Key {
     user: String,
     active: bool,
-    deleted: bool,
     create_date: Option<String>,
 }
 
@@ -70,9 +69,10 @@ pub(super) struct Shadow {
     users: HashMap<String, User>,
     /// Every key seen, deleted ones included (a deleted key must stay deleted).
     keys: HashMap<String, Key>,
-    /// Each user's live (not deleted) key ids: an index over `keys`, so that counting and
-    /// listing a user's keys does not scan every key the session ever saw (that made judging
-    /// a long session quadratic). Changed only through `add_key`, `bury_key` and `bury_keys_of`.
+    /// Each user's live key ids; a key of `keys` missing here is deleted. Kept per user so
+    /// that counting and listing a user's keys does not scan every key the session ever saw
+    /// (that made judging a long session quadratic). Changed only through `add_key`,
+    /// `bury_key` and `bury_keys_of`.
     live: HashMap<String, BTreeSet<String>>,
     ids_seen: HashSet<String>,
 }
@@ -87,6 +87,11 @@ impl Shadow {
 
     fn live_keys(&self, user: &str) -> usize {
         self.live.get(user).map_or(0, BTreeSet::len)
+    }
+
+    /// Whether key `id`, seen before, has been deleted since.
+    fn is_deleted(&self, id: &str, key: &Key) -> bool {
+        !self.live.get(&key.user).is_some_and(|ids| ids.contains(id))
     }
 
     /// Records key `id` as live for `key.user` (moving it from another user, if it was listed
@@ -107,21 +112,16 @@ impl Shadow {
 
     /// Marks key `id` deleted.
     fn bury_key(&mut self, id: &str) {
-        if let Some(k) = self.keys.get_mut(id) {
-            k.deleted = true;
-            if let Some(ids) = self.live.get_mut(&k.user) {
-                ids.remove(id);
-            }
+        if let Some(k) = self.keys.get(id)
+            && let Some(ids) = self.live.get_mut(&k.user)
+        {
+            ids.remove(id);
         }
     }
 
     /// Marks every live key of `user` deleted.
     fn bury_keys_of(&mut self, user: &str) {
-        for id in self.live.remove(user).unwrap_or_default() {
-            if let Some(k) = self.keys.get_mut(&id) {
-                k.deleted = true;
-            }
-        }
+        self.live.remove(user);
     }
 
     /// The user whose keys are exactly known, existing: `Some(live key count)`.
@@ -222,7 +222,7 @@ impl Shadow {
                 if let Some(id) = ex.param("AccessKeyId")
                     && let Some(k) = self.keys.get(id)
                 {
-                    if k.deleted {
+                    if self.is_deleted(id, k) {
                         v.push(Verdict::check(
                             RuleId::LifeUniqueIds,
                             status == 404,
@@ -301,11 +301,16 @@ impl Shadow {
     /// A request signed with a key the shadow saw created: an Active key authenticates, an
     /// Inactive or deleted one does not.
     fn judge_key_auth(&self, req: &Request, status: u16, code: Option<&str>) -> Vec<Verdict> {
-        let Some(key) = req.signer.as_ref().and_then(|id| self.keys.get(id)) else {
+        let Some((id, key)) = req
+            .signer
+            .as_ref()
+            .and_then(|id| self.keys.get(id).map(|k| (id, k)))
+        else {
             return Vec::new();
         };
+        let deleted = self.is_deleted(id, key);
         let refused = (status == 403 && code != Some("AccessDenied")) || status == 401;
-        if key.active && !key.deleted {
+        if key.active && !deleted {
             vec![Verdict::check(
                 RuleId::LifeKeyAuth,
                 !refused,
@@ -317,11 +322,7 @@ impl Shadow {
                 refused,
                 format!(
                     "403 InvalidClientTokenId for a request signed with {} key",
-                    if key.deleted {
-                        "a deleted"
-                    } else {
-                        "an Inactive"
-                    }
+                    if deleted { "a deleted" } else { "an Inactive" }
                 ),
             )]
         }
@@ -388,7 +389,6 @@ impl Shadow {
                     Key {
                         user,
                         active: true,
-                        deleted: false,
                         create_date: ex.str_at("/AccessKey/CreateDate").map(str::to_owned),
                     },
                 );
@@ -413,7 +413,7 @@ impl Shadow {
         let listed = listed_keys(ex.judged().and_then(|j| j.value()));
         let resurrected: Vec<&str> = listed
             .iter()
-            .filter(|(id, _, _)| self.keys.get(id).is_some_and(|k| k.deleted))
+            .filter(|(id, _, _)| self.keys.get(id).is_some_and(|k| self.is_deleted(id, k)))
             .map(|(id, _, _)| id.as_str())
             .collect();
         if !resurrected.is_empty() {
@@ -474,7 +474,6 @@ impl Shadow {
                 Key {
                     user: user.to_owned(),
                     active: status != "Inactive",
-                    deleted: false,
                     create_date: known_date.or(date),
                 },
             );

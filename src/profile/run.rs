@@ -91,18 +91,13 @@ pub async fn run_profile(
     let started = Instant::now();
     let sent = Arc::new(AtomicUsize::new(0));
     let client = client.clone().with_request_counter(sent.clone());
-    let ledger = Ledger::create(&config.ledger).map_err(|e| ProfileError::Ledger {
-        path: config.ledger.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let prefix = config
-        .run_prefix
-        .clone()
-        .unwrap_or_else(|| format!("icx{:08x}", rand::random::<u32>()));
-    let _ = ledger.record(&LedgerEntry::Run {
-        endpoint: client.endpoint().to_owned(),
-        prefix: prefix.clone(),
-    });
+    let (ledger, prefix) =
+        Ledger::start_run(&config.ledger, client.endpoint(), config.run_prefix.clone()).map_err(
+            |e| ProfileError::Ledger {
+                path: config.ledger.display().to_string(),
+                reason: e.to_string(),
+            },
+        )?;
     let secrets: Vec<Secret> = client
         .credentials()
         .map(|c| c.secrets())

@@ -398,12 +398,7 @@ fn replay_says_fixed_fails_or_flaky() {
 
 /// An interpreter for repro.py: one with botocore (moto's virtualenv has it), else none.
 fn botocore_python() -> Option<String> {
-    let venv = std::env::var("IAM_CONTRACT_VENV_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/iam-contract/venvs")
-        });
+    let venv = iam_contract::targets::venv_dir();
     let candidates = [
         venv.join("moto/bin/python").display().to_string(),
         "python3".to_owned(),

@@ -48,13 +48,7 @@ fn clients() -> Option<PathBuf> {
         );
         return None;
     }
-    let dir = std::env::var_os("IAM_CONTRACT_VENV_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/iam-contract/venvs")
-        })
-        .join("clients/bin");
+    let dir = iam_contract::targets::venv_dir().join("clients/bin");
     dir.join("python").exists().then_some(dir)
 }
 
