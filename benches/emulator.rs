@@ -39,6 +39,11 @@ use iam_contract::wire::encode_form;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+/// The allocator the `iam-contract` binary runs with, so the in-process emulator and the floor
+/// here run as the binary would.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Opts {
     seconds: u64,
     concurrency: usize,

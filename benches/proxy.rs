@@ -27,6 +27,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// The allocator the `iam-contract` binary runs with, so the proxy here costs what it costs there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Clone, Copy, PartialEq)]
 enum Driver {
     Rust,
@@ -38,6 +42,7 @@ struct Opts {
     seconds: u64,
     concurrency: usize,
     rounds: usize,
+    current: bool,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -46,12 +51,14 @@ fn parse_args() -> Result<Opts, String> {
         seconds: 5,
         concurrency: 8,
         rounds: 3,
+        current: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match a.as_str() {
             "--bench" => {}
+            "--current-thread" => o.current = true,
             "--seconds" => o.seconds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
             "--concurrency" => o.concurrency = val(&a)?.parse().map_err(|e| format!("{e}"))?,
             "--rounds" => o.rounds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
@@ -211,18 +218,40 @@ fn main() {
                 profile: Profile::Model,
             },
         );
-        let running = proxy::start(
-            ProxyConfig {
-                upstream: emu.url().to_owned(),
-                listen: "127.0.0.1:0".parse().unwrap(),
-                timeout: Duration::from_secs(30),
-                header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
-            },
-            observer,
-            Box::new(|_, _, _| {}),
-        )
-        .await
-        .expect("proxy");
+        // The proxy runs on a runtime and OS thread of its own, as it does in its own
+        // `iam-contract proxy` process.
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let upstream = emu.url().to_owned();
+        let current = opts.current;
+        let proxy_thread = std::thread::Builder::new().name("proxy".into()).spawn(move || {
+            let rt = if current {
+                tokio::runtime::Builder::new_current_thread().enable_all().build()
+            } else {
+                tokio::runtime::Builder::new_multi_thread().thread_name("proxy-worker").enable_all().build()
+            }
+            .expect("proxy runtime");
+            rt.block_on(async move {
+                let running = proxy::start(
+                    ProxyConfig {
+                        upstream,
+                        listen: "127.0.0.1:0".parse().unwrap(),
+                        timeout: Duration::from_secs(30),
+                        header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
+                    },
+                    observer,
+                    Box::new(|_, _, _| {}),
+                )
+                .await
+                .expect("proxy");
+                url_tx.send(running.url().to_owned()).unwrap();
+                let _ = stop_rx.await;
+                let observer = running.shutdown().await;
+                let o = observer.lock().unwrap();
+                (o.judged(), o.report())
+            })
+        }).expect("proxy thread");
+        let proxy_url = url_rx.recv().expect("proxy started");
         let (mut direct, mut proxied) = (Vec::new(), Vec::new());
         let python = match opts.driver {
             Driver::Boto3 => match boto3_python() {
@@ -239,22 +268,19 @@ fn main() {
             let (d, p) = match &python {
                 None => (
                     drive(emu.url(), &dt, opts.seconds, opts.concurrency).await,
-                    drive(running.url(), &pt, opts.seconds, opts.concurrency).await,
+                    drive(&proxy_url, &pt, opts.seconds, opts.concurrency).await,
                 ),
                 Some(py) => (
                     drive_boto3(py, emu.url(), &dt, opts.seconds, opts.concurrency).await,
-                    drive_boto3(py, running.url(), &pt, opts.seconds, opts.concurrency).await,
+                    drive_boto3(py, &proxy_url, &pt, opts.seconds, opts.concurrency).await,
                 ),
             };
             println!("round {round}: direct {d:.0} req/s, through the proxy {p:.0} req/s");
             direct.push(d);
             proxied.push(p);
         }
-        let observer = running.shutdown().await;
-        let (judged, report) = {
-            let o = observer.lock().unwrap();
-            (o.judged(), o.report())
-        };
+        let _ = stop_tx.send(());
+        let (judged, report) = proxy_thread.join().expect("proxy thread");
         let median = |v: &mut Vec<f64>| {
             v.sort_by(|a, b| a.partial_cmp(b).unwrap());
             v[v.len() / 2]

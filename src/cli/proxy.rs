@@ -38,7 +38,7 @@ that is not loopback included), 3 a report would have held a secret; with a comm
 non-zero exit code first; 130 Ctrl-C while the command runs."
 )]
 pub struct Args {
-    /// The service to forward to (loopback only), e.g. http://127.0.0.1:4566/.
+    /// The service to forward to: a plain-HTTP loopback URL, e.g. http://127.0.0.1:4566/.
     #[arg(long, value_name = "URL")]
     pub upstream: String,
     /// Loopback address to listen on; port 0 picks a free port.

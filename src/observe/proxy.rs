@@ -9,14 +9,22 @@
 //! included) `504`, and a body over [`MAX_RESPONSE_BYTES`] `502`, each with a one-line text
 //! body naming the problem, and is recorded as a transport failure.
 //!
+//! Forwarding is hyper's own pooled HTTP/1 client (plain HTTP: loopback services serve it), with
+//! the request's parts passed on as hyper parsed them; turning them into the judge's
+//! [`RawExchange`] strings happens on the judge task, after the client has its answer.
+//!
 //! Must not: listen on or forward to anything but loopback, or follow a redirect (a redirect is
 //! an answer, returned to the client as it is).
 
 use super::{Judged, Observer, RawExchange};
 use crate::client::MAX_RESPONSE_BYTES;
 use crate::secret::Secret;
+use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,12 +59,14 @@ pub enum ProxyError {
     Bind { addr: SocketAddr, reason: String },
 }
 
-/// Checks that `upstream` is an http(s) URL on a loopback host.
+/// Checks that `upstream` is an http URL on a loopback host.
 pub fn check_upstream(upstream: &str) -> Result<url::Url, ProxyError> {
     let bad = |why: &str| ProxyError::BadUpstream(upstream.to_owned(), why.to_owned());
     let url = url::Url::parse(upstream).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("expected an http:// or https:// URL"));
+    if url.scheme() != "http" {
+        return Err(bad(
+            "expected an http:// URL (the proxy forwards plain HTTP, which loopback services serve)",
+        ));
     }
     let loopback = match url.host() {
         Some(url::Host::Ipv4(a)) => a.is_loopback(),
@@ -133,9 +143,51 @@ impl RunningProxy {
 }
 
 struct Shared {
-    http: reqwest::Client,
+    http: HttpClient<HttpConnector, Full<Bytes>>,
+    /// The upstream URL without its final `/`; a request's path and query are appended.
     upstream: String,
-    to_judge: mpsc::UnboundedSender<RawExchange>,
+    timeout: Duration,
+    to_judge: mpsc::UnboundedSender<Seen>,
+}
+
+/// One exchange as the forwarding saw it, turned into a [`RawExchange`] on the judge task.
+struct Seen {
+    request: http::request::Parts,
+    body: Bytes,
+    answer: Answer,
+    started: time::OffsetDateTime,
+    elapsed_ms: u64,
+}
+
+impl Seen {
+    fn into_raw(self) -> RawExchange {
+        let strings = |h: &HeaderMap| -> Vec<(String, String)> {
+            h.iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect()
+        };
+        RawExchange {
+            method: self.request.method.as_str().to_owned(),
+            path_and_query: path_and_query(&self.request.uri).to_owned(),
+            request_headers: strings(&self.request.headers),
+            request_body: self.body.to_vec(),
+            response: match self.answer {
+                Ok((status, h, b)) => Ok((status.as_u16(), strings(&h), b.to_vec())),
+                Err((_, why)) => Err(why),
+            },
+            started: self.started,
+            elapsed_ms: self.elapsed_ms,
+        }
+    }
+}
+
+fn path_and_query(uri: &http::Uri) -> &str {
+    uri.path_and_query().map_or("/", |p| p.as_str())
 }
 
 /// Starts the proxy on `config.listen`, judging with `observer` and calling `on_judged` for
@@ -147,14 +199,15 @@ pub async fn start(
 ) -> Result<RunningProxy, ProxyError> {
     check_listen(config.listen)?;
     let upstream = check_upstream(&config.upstream)?;
-    let http = reqwest::Client::builder()
-        .timeout(config.timeout)
-        .connect_timeout(Duration::from_secs(5))
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    // Without it Nagle's algorithm holds small requests back for tens of milliseconds.
+    connector.set_nodelay(true);
+    // hyper's client sets Host only when the request has none, so the client's signed Host
+    // goes on unchanged; it follows no redirects.
+    let http = HttpClient::builder(TokioExecutor::new())
         .pool_max_idle_per_host(64)
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| ProxyError::BadUpstream(config.upstream.clone(), e.to_string()))?;
+        .build(connector);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ProxyError::Bind {
@@ -166,11 +219,12 @@ pub async fn start(
         reason: e.to_string(),
     })?;
     let observer = Arc::new(Mutex::new(observer));
-    let (tx, mut rx) = mpsc::unbounded_channel::<RawExchange>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Seen>();
     let judge = {
         let observer = observer.clone();
         tokio::spawn(async move {
-            while let Some(raw) = rx.recv().await {
+            while let Some(seen) = rx.recv().await {
+                let raw = seen.into_raw();
                 let mut obs = observer.lock().unwrap_or_else(|p| p.into_inner());
                 match obs.observe(&raw, time::OffsetDateTime::now_utc()) {
                     Some(j) => on_judged(&raw, &j, obs.secrets()),
@@ -182,6 +236,7 @@ pub async fn start(
     let shared = Arc::new(Shared {
         http,
         upstream: upstream.as_str().trim_end_matches('/').to_owned(),
+        timeout: config.timeout,
         to_judge: tx,
     });
     let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
@@ -210,118 +265,105 @@ type Response = http::Response<Full<Bytes>>;
 async fn forward(s: &Shared, req: http::Request<Incoming>) -> Response {
     let started = time::OffsetDateTime::now_utc();
     let clock = Instant::now();
-    let (parts, body) = req.into_parts();
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/".to_owned());
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let (request, body) = req.into_parts();
     let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => return text(413, &format!("iam-contract proxy: request body: {e}")),
     };
-    let answer = send(s, &parts, &path_and_query, body.clone()).await;
-    let elapsed_ms = clock.elapsed().as_millis() as u64;
+    let answer = send(s, &request, body.clone()).await;
     let response = match &answer {
-        Ok((status, h, b)) => Ok((*status, h.clone(), b.to_vec())),
-        Err((_, why)) => Err(why.clone()),
-    };
-    let _ = s.to_judge.send(RawExchange {
-        method: parts.method.as_str().to_owned(),
-        path_and_query,
-        request_headers: headers,
-        request_body: body.to_vec(),
-        response,
-        started,
-        elapsed_ms,
-    });
-    match answer {
         Ok((status, h, b)) => {
-            let mut builder = http::Response::builder().status(status);
-            for (k, v) in &h {
+            let mut r = http::Response::new(Full::new(b.clone()));
+            *r.status_mut() = *status;
+            let headers = r.headers_mut();
+            for (k, v) in h {
                 if !HOP_BY_HOP.contains(&k.as_str()) {
-                    builder = builder.header(k.as_str(), v.as_str());
+                    headers.append(k, v.clone());
                 }
             }
-            builder
-                .body(Full::new(b))
-                .unwrap_or_else(|_| text(502, "iam-contract proxy: unusable upstream headers"))
+            r
         }
-        Err((status, why)) => text(status, &format!("iam-contract proxy: {why}")),
-    }
+        Err((status, why)) => text(*status, &format!("iam-contract proxy: {why}")),
+    };
+    let _ = s.to_judge.send(Seen {
+        request,
+        body,
+        answer,
+        started,
+        elapsed_ms: clock.elapsed().as_millis() as u64,
+    });
+    response
 }
 
-type Answer = Result<(u16, Vec<(String, String)>, Bytes), (u16, String)>;
+type Answer = Result<(StatusCode, HeaderMap, Bytes), (u16, String)>;
 
 /// Sends the request on unchanged and reads the answer, capped in size and time.
-async fn send(
-    s: &Shared,
-    parts: &http::request::Parts,
-    path_and_query: &str,
-    body: Bytes,
-) -> Answer {
-    let url = format!("{}{path_and_query}", s.upstream);
-    let mut builder = s.http.request(parts.method.clone(), &url);
-    for (k, v) in &parts.headers {
+async fn send(s: &Shared, request: &http::request::Parts, body: Bytes) -> Answer {
+    let uri: http::Uri = format!("{}{}", s.upstream, path_and_query(&request.uri))
+        .parse()
+        .map_err(|e| (502, format!("cannot forward to the upstream: {e}")))?;
+    let mut out = http::Request::new(Full::new(body));
+    *out.method_mut() = request.method.clone();
+    *out.uri_mut() = uri;
+    let headers = out.headers_mut();
+    for (k, v) in &request.headers {
         // Host goes on as the client sent it: SigV4 signed it.
         if !HOP_BY_HOP.contains(&k.as_str()) {
-            builder = builder.header(k, v);
+            headers.append(k, v.clone());
         }
     }
-    let resp = builder.body(body).send().await.map_err(classify)?;
-    let status = resp.status().as_u16();
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
     let too_large = || {
         (
             502,
             format!("upstream answer larger than {MAX_RESPONSE_BYTES} bytes, cut off"),
         )
     };
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut resp = resp;
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+    let exchange = async {
+        let resp = s.http.request(out).await.map_err(|e| {
+            if e.is_connect() {
+                (502, "cannot connect to the upstream".to_owned())
+            } else {
+                (502, format!("upstream failed: {}", chain(&e)))
+            }
+        })?;
+        let (parts, body) = resp.into_parts();
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
             return Err(too_large());
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((status, headers, body.into()))
+        let body = Limited::new(body, MAX_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    too_large()
+                } else {
+                    (502, format!("upstream failed: {}", chain(e.as_ref())))
+                }
+            })?
+            .to_bytes();
+        Ok((parts.status, parts.headers, body))
+    };
+    tokio::time::timeout(s.timeout, exchange)
+        .await
+        .unwrap_or_else(|_| Err((504, "upstream timed out".into())))
 }
 
-fn classify(e: reqwest::Error) -> (u16, String) {
-    if e.is_timeout() {
-        (504, "upstream timed out".into())
-    } else if e.is_connect() {
-        (502, "cannot connect to the upstream".into())
-    } else {
-        // reqwest's messages name the URL at most, never a header.
-        (502, format!("upstream failed: {e}"))
+/// An error and its sources on one line (hyper's own message names only the stage that failed;
+/// none of them holds a header).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
     }
+    s
 }
 
 fn text(status: u16, body: &str) -> Response {

@@ -259,6 +259,21 @@ fn the_proxy_listens_and_forwards_on_loopback_only() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a loopback host"), "{err}");
+    // Plain HTTP only: the forwarding client speaks no TLS, so an https upstream is refused
+    // up front rather than failing on every request.
+    let out = bin()
+        .args([
+            "proxy",
+            "--upstream",
+            "https://127.0.0.1:4566/",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expected an http:// URL"), "{err}");
 }
 
 #[test]
