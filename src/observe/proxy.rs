@@ -14,9 +14,10 @@
 
 use super::{Judged, Observer, RawExchange};
 use crate::client::MAX_RESPONSE_BYTES;
+use crate::loopback::RequestBody;
 use crate::secret::Secret;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -184,7 +185,7 @@ pub async fn start(
         upstream: upstream.as_str().trim_end_matches('/').to_owned(),
         to_judge: tx,
     });
-    let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+    let service = hyper::service::service_fn(move |req: http::Request<RequestBody>| {
         let shared = shared.clone();
         async move { Ok::<_, std::convert::Infallible>(forward(&shared, req).await) }
     });
@@ -207,7 +208,7 @@ pub async fn start(
 
 type Response = http::Response<Full<Bytes>>;
 
-async fn forward(s: &Shared, req: http::Request<Incoming>) -> Response {
+async fn forward(s: &Shared, req: http::Request<RequestBody>) -> Response {
     let started = time::OffsetDateTime::now_utc();
     let clock = Instant::now();
     let (parts, body) = req.into_parts();
@@ -228,6 +229,10 @@ async fn forward(s: &Shared, req: http::Request<Incoming>) -> Response {
         .collect();
     let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
+        // A trickling body is cut off by the server loop's deadline: 408, connection closed.
+        Err(e) if crate::loopback::is_body_read_timeout(&*e) => {
+            return crate::loopback::body_timeout_response(&*e);
+        }
         Err(e) => return text(413, &format!("iam-contract proxy: request body: {e}")),
     };
     let answer = send(s, &parts, &path_and_query, body.clone()).await;
