@@ -440,15 +440,21 @@ fn run_script(
     )
 }
 
-/// Every standalone reproduction under `dir`, each script run against `endpoint` (4 at a
-/// time); returns the failures to meet `want`.
-fn expect_scripts(
-    dir: &Path,
-    python: Option<&str>,
-    endpoint: &str,
-    creds: &(String, String),
+/// One endpoint the reproductions under a folder run against, and the exit code each must give.
+struct ScriptRun<'a> {
+    python: Option<&'a str>,
+    endpoint: &'a str,
+    creds: &'a (String, String),
     want: i32,
-) -> Vec<String> {
+}
+
+/// Every standalone reproduction under `dir` (`repro.sh`, and `repro.py` where a Python with
+/// botocore is given), each run once as its own process against each endpoint of `runs`;
+/// returns the failures to meet each run's `want`. All scripts of all runs share one pool of
+/// workers: a script spends most of its time waiting for its endpoint (curl's and Python's
+/// start-up, a round trip per request), so several in flight keep both cores busy, and one pool
+/// for moto and the emulator leaves no tail where one side's last slow script runs alone.
+fn expect_scripts(dir: &Path, runs: &[ScriptRun]) -> Vec<String> {
     let folders: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -460,28 +466,38 @@ fn expect_scripts(
                 .contains("cannot judge this rule on their own")
         })
         .collect();
-    let mut jobs: Vec<(PathBuf, Option<&str>)> = Vec::new();
-    for f in &folders {
-        jobs.push((f.join("repro.sh"), None));
-        if let Some(py) = python {
-            jobs.push((f.join("repro.py"), Some(py)));
+    let mut jobs: Vec<(PathBuf, Option<&str>, &ScriptRun)> = Vec::new();
+    for run in runs {
+        for f in &folders {
+            jobs.push((f.join("repro.sh"), None, run));
+            if let Some(py) = run.python {
+                jobs.push((f.join("repro.py"), Some(py), run));
+            }
         }
     }
+    // The slowest scripts (lifecycle sequences) first, so none of them is left running alone
+    // at the end.
+    jobs.sort_by_key(|(script, _, _)| {
+        let folder = script.parent().unwrap().file_name().unwrap();
+        !folder.to_string_lossy().starts_with("lifecycle.")
+    });
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..4 {
+        for _ in 0..6 {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((script, py)) = jobs.get(i) else {
+                    let Some((script, py, run)) = jobs.get(i) else {
                         break;
                     };
-                    let (code, out) = run_script(script, *py, endpoint, creds);
-                    if code != Some(want) {
+                    let (code, out) = run_script(script, *py, run.endpoint, run.creds);
+                    if code != Some(run.want) {
                         failures.lock().unwrap().push(format!(
-                            "{} exited {code:?}, not {want}:\n{out}",
-                            script.display()
+                            "{} against {} exited {code:?}, not {}:\n{out}",
+                            script.display(),
+                            run.endpoint,
+                            run.want
                         ));
                     }
                 }
@@ -561,14 +577,23 @@ fn reproductions_fail_on_the_fault_and_pass_without_it() {
         .block_on(emulator::start(emulator::Config::default()))
         .unwrap();
     let creds = example_creds();
-    let mut failures = expect_scripts(&dir, python.as_deref(), faulty.url(), &creds, 1);
-    failures.extend(expect_scripts(
+    let failures = expect_scripts(
         &dir,
-        python.as_deref(),
-        fixed.url(),
-        &creds,
-        0,
-    ));
+        &[
+            ScriptRun {
+                python: python.as_deref(),
+                endpoint: faulty.url(),
+                creds: &creds,
+                want: 1,
+            },
+            ScriptRun {
+                python: python.as_deref(),
+                endpoint: fixed.url(),
+                creds: &creds,
+                want: 0,
+            },
+        ],
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // Nothing is left behind on either endpoint: only the bootstrap user.
     for emu in [&faulty, &fixed] {
@@ -641,6 +666,116 @@ impl Drop for Serve {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// A lifecycle sequence's reproductions clean up only what they made: every DeleteAccessKey
+/// they send names a key the endpoint issued to them. (`repro.sh` once read its own request
+/// log, printed inside a sequence, as key ids, and sent a DeleteAccessKey per word of it.)
+#[test]
+fn sequence_reproductions_delete_only_the_keys_they_made() {
+    use iam_contract::observe::proxy::{self, ProxyConfig};
+    use iam_contract::observe::{Observer, ObserverConfig};
+    use std::sync::{Arc, Mutex};
+    let rt = rt();
+    let rule = "lifecycle.user-names-fold-case";
+    let (report, secrets) = check_emulator(&rt, &[Fault::CaseSensitiveNames], &[rule], "seq");
+    let dir = scratch("repro-seq");
+    write_repro_dir(
+        &report,
+        &dir,
+        &ReproContext::new("iam-contract replay"),
+        &Tripwire::new(secrets),
+    )
+    .expect("written");
+    let folder = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(rule))
+        .expect("a reproduction of the sequence");
+    // Each exchange's request body and answer body, as the proxy saw them.
+    type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let bodies: Seen = Arc::default();
+    let (emu, running) = rt.block_on(async {
+        let emu = emulator::start(emulator::Config::default()).await.unwrap();
+        let observer = Observer::new(
+            Model::embedded(),
+            ObserverConfig {
+                endpoint: emu.url().to_owned(),
+                target_name: "emulator".into(),
+                profile: Profile::Model,
+            },
+        );
+        let seen = bodies.clone();
+        let running = proxy::start(
+            ProxyConfig {
+                upstream: emu.url().to_owned(),
+                listen: "127.0.0.1:0".parse().unwrap(),
+                timeout: std::time::Duration::from_secs(30),
+                header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
+            },
+            observer,
+            Box::new(move |raw, _, _| {
+                let answer = raw
+                    .response
+                    .as_ref()
+                    .map(|r| r.2.clone())
+                    .unwrap_or_default();
+                seen.lock().unwrap().push((
+                    String::from_utf8_lossy(&raw.request_body).into_owned(),
+                    answer,
+                ));
+            }),
+        )
+        .await
+        .unwrap();
+        (emu, running)
+    });
+    let mut scripts = vec![(folder.join("repro.sh"), None)];
+    if let Some(py) = botocore_python() {
+        scripts.push((folder.join("repro.py"), Some(py)));
+    }
+    for (script, py) in &scripts {
+        let (code, out) = run_script(script, py.as_deref(), running.url(), &example_creds());
+        assert_eq!(code, Some(0), "{}:\n{out}", script.display());
+    }
+    rt.block_on(running.shutdown());
+    let key_id = regex::Regex::new("<AccessKeyId>([^<]*)</AccessKeyId>").unwrap();
+    let bodies = bodies.lock().unwrap();
+    let issued: BTreeSet<String> = bodies
+        .iter()
+        .filter(|(req, _)| req.contains("Action=CreateAccessKey"))
+        .flat_map(|(_, answer)| {
+            key_id
+                .captures_iter(&String::from_utf8_lossy(answer))
+                .map(|c| c[1].to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let deletes: Vec<&String> = bodies
+        .iter()
+        .map(|(req, _)| req)
+        .filter(|req| req.contains("Action=DeleteAccessKey"))
+        .collect();
+    let strange: Vec<&&String> = deletes
+        .iter()
+        .filter(|req| {
+            !issued
+                .iter()
+                .any(|id| req.contains(&format!("AccessKeyId={id}")))
+        })
+        .collect();
+    assert!(
+        strange.is_empty(),
+        "{} of {} DeleteAccessKey requests name no key the endpoint issued: {strange:#?}",
+        strange.len(),
+        deletes.len()
+    );
+    assert!(
+        emu.emulator().inventory().users.len() == 1,
+        "only the bootstrap user is left"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The acceptance test: moto's findings, reproduced outside the harness.
@@ -729,17 +864,26 @@ fn moto_findings_reproduce_outside_the_harness() {
         creds.access_key_id.clone(),
         creds.secret_access_key.expose().to_owned(),
     );
-    let mut failures = expect_scripts(&dir, Some(&python), &service.url, &moto_creds, 1);
-    failures.extend(expect_scripts(&dir, None, &service.url, &moto_creds, 1));
+    // Every script (curl and botocore) once against moto, where it must find the deviation,
+    // and once against a separate `iam-contract serve` process, where it must not.
     let serve = Serve::start();
-    failures.extend(expect_scripts(
+    let failures = expect_scripts(
         &dir,
-        Some(&python),
-        &serve.1,
-        &example_creds(),
-        0,
-    ));
-    failures.extend(expect_scripts(&dir, None, &serve.1, &example_creds(), 0));
+        &[
+            ScriptRun {
+                python: Some(&python),
+                endpoint: &service.url,
+                creds: &moto_creds,
+                want: 1,
+            },
+            ScriptRun {
+                python: Some(&python),
+                endpoint: &serve.1,
+                creds: &example_creds(),
+                want: 0,
+            },
+        ],
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     drop(serve);
     drop(service);
