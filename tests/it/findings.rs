@@ -442,20 +442,34 @@ fn run_script(
 
 /// One endpoint the reproductions under a folder run against, and the exit code each must give.
 struct ScriptRun<'a> {
+    /// A Python with botocore to run `repro.py` with; `None` runs `repro.sh` only.
     python: Option<&'a str>,
+    /// Run the `repro.py` scripts a few interpreters at a time (`tests/data/run_repros.py`:
+    /// each as `__main__` with its own argv and namespace) instead of one process each: a
+    /// fresh interpreter spends ~0.1 s of CPU importing botocore, nearly all of a script's cost.
+    /// The emulator-only test keeps one process per script, as users run them.
+    batch_python: bool,
     endpoint: &'a str,
     creds: &'a (String, String),
     want: i32,
 }
 
+/// What one worker of [`expect_scripts`] runs.
+enum ScriptJob<'a> {
+    /// One script as its own process (`repro.sh` with bash, or `repro.py` with the Python).
+    One(PathBuf, Option<&'a str>, &'a ScriptRun<'a>),
+    /// Several `repro.py` in one interpreter.
+    PythonBatch(Vec<PathBuf>, &'a str, &'a ScriptRun<'a>),
+}
+
 /// Every standalone reproduction under `dir` (`repro.sh`, and `repro.py` where a Python with
-/// botocore is given), each run once as its own process against each endpoint of `runs`;
+/// botocore is given), each run once outside the harness against each endpoint of `runs`;
 /// returns the failures to meet each run's `want`. All scripts of all runs share one pool of
-/// workers: a script spends most of its time waiting for its endpoint (curl's and Python's
-/// start-up, a round trip per request), so several in flight keep both cores busy, and one pool
-/// for moto and the emulator leaves no tail where one side's last slow script runs alone.
+/// workers: a script spends much of its time waiting for its endpoint, so several in flight
+/// keep both cores busy, and one pool for moto and the emulator leaves no tail where one side's
+/// last slow script runs alone.
 fn expect_scripts(dir: &Path, runs: &[ScriptRun]) -> Vec<String> {
-    let folders: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir())
@@ -466,45 +480,118 @@ fn expect_scripts(dir: &Path, runs: &[ScriptRun]) -> Vec<String> {
                 .contains("cannot judge this rule on their own")
         })
         .collect();
-    let mut jobs: Vec<(PathBuf, Option<&str>, &ScriptRun)> = Vec::new();
-    for run in runs {
-        for f in &folders {
-            jobs.push((f.join("repro.sh"), None, run));
-            if let Some(py) = run.python {
-                jobs.push((f.join("repro.py"), Some(py), run));
-            }
-        }
-    }
     // The slowest scripts (lifecycle sequences) first, so none of them is left running alone
     // at the end.
-    jobs.sort_by_key(|(script, _, _)| {
-        let folder = script.parent().unwrap().file_name().unwrap();
-        !folder.to_string_lossy().starts_with("lifecycle.")
+    folders.sort_by_key(|f| {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        (!name.starts_with("lifecycle."), name)
     });
+    let mut jobs: Vec<ScriptJob> = Vec::new();
+    for run in runs {
+        for f in &folders {
+            jobs.push(ScriptJob::One(f.join("repro.sh"), None, run));
+        }
+        match run.python {
+            Some(py) if run.batch_python => {
+                let scripts: Vec<PathBuf> = folders.iter().map(|f| f.join("repro.py")).collect();
+                // Two interpreters per endpoint, so the Python side runs on both cores.
+                for chunk in scripts.chunks(scripts.len().div_ceil(2).max(1)) {
+                    jobs.insert(0, ScriptJob::PythonBatch(chunk.to_vec(), py, run));
+                }
+            }
+            Some(py) => {
+                for f in &folders {
+                    jobs.push(ScriptJob::One(f.join("repro.py"), Some(py), run));
+                }
+            }
+            None => {}
+        }
+    }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
+    let check = |script: &Path, run: &ScriptRun, code: Option<i32>, out: &str| {
+        if code != Some(run.want) {
+            failures.lock().unwrap().push(format!(
+                "{} against {} exited {code:?}, not {}:\n{out}",
+                script.display(),
+                run.endpoint,
+                run.want
+            ));
+        }
+    };
     std::thread::scope(|s| {
         for _ in 0..6 {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((script, py, run)) = jobs.get(i) else {
-                        break;
-                    };
-                    let (code, out) = run_script(script, *py, run.endpoint, run.creds);
-                    if code != Some(run.want) {
-                        failures.lock().unwrap().push(format!(
-                            "{} against {} exited {code:?}, not {}:\n{out}",
-                            script.display(),
-                            run.endpoint,
-                            run.want
-                        ));
+                    match jobs.get(i) {
+                        None => break,
+                        Some(ScriptJob::One(script, py, run)) => {
+                            let (code, out) = run_script(script, *py, run.endpoint, run.creds);
+                            check(script, run, code, &out);
+                        }
+                        Some(ScriptJob::PythonBatch(scripts, py, run)) => {
+                            for (script, code, out) in
+                                run_python_batch(scripts, py, run.endpoint, run.creds)
+                            {
+                                check(&script, run, code, &out);
+                            }
+                        }
                     }
                 }
             });
         }
     });
     failures.into_inner().unwrap()
+}
+
+/// Runs `scripts` (each a `repro.py`) in one interpreter with `tests/data/run_repros.py`;
+/// returns each script's exit code and output. A script the runner did not report on (it
+/// crashed) gets no code and the runner's own output.
+fn run_python_batch(
+    scripts: &[PathBuf],
+    python: &str,
+    endpoint: &str,
+    creds: &(String, String),
+) -> Vec<(PathBuf, Option<i32>, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(python)
+        .arg(root.join("tests/data/run_repros.py"))
+        .arg(endpoint)
+        .args(scripts)
+        .env("AWS_ACCESS_KEY_ID", &creds.0)
+        .env("AWS_SECRET_ACCESS_KEY", &creds.1)
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .expect("the batch runner runs");
+    let mut reported: std::collections::BTreeMap<PathBuf, (Option<i32>, String)> =
+        Default::default();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        reported.insert(
+            PathBuf::from(v["script"].as_str().unwrap_or_default()),
+            (
+                v["code"].as_i64().map(|c| c as i32),
+                v["output"].as_str().unwrap_or_default().to_owned(),
+            ),
+        );
+    }
+    let runner = format!(
+        "the batch runner exited {:?}: {}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    scripts
+        .iter()
+        .map(|s| {
+            let (code, text) = reported.remove(s).unwrap_or_else(|| (None, runner.clone()));
+            (s.clone(), code, text)
+        })
+        .collect()
 }
 
 fn example_creds() -> (String, String) {
@@ -582,12 +669,14 @@ fn reproductions_fail_on_the_fault_and_pass_without_it() {
         &[
             ScriptRun {
                 python: python.as_deref(),
+                batch_python: false,
                 endpoint: faulty.url(),
                 creds: &creds,
                 want: 1,
             },
             ScriptRun {
                 python: python.as_deref(),
+                batch_python: false,
                 endpoint: fixed.url(),
                 creds: &creds,
                 want: 0,
@@ -865,19 +954,24 @@ fn moto_findings_reproduce_outside_the_harness() {
         creds.secret_access_key.expose().to_owned(),
     );
     // Every script (curl and botocore) once against moto, where it must find the deviation,
-    // and once against a separate `iam-contract serve` process, where it must not.
+    // and once against a separate `iam-contract serve` process, where it must not. The
+    // botocore scripts run a batch per interpreter here (each as `__main__`, as `python3
+    // repro.py` runs it); `reproductions_fail_on_the_fault_and_pass_without_it` runs each as a
+    // process of its own.
     let serve = Serve::start();
     let failures = expect_scripts(
         &dir,
         &[
             ScriptRun {
                 python: Some(&python),
+                batch_python: true,
                 endpoint: &service.url,
                 creds: &moto_creds,
                 want: 1,
             },
             ScriptRun {
                 python: Some(&python),
+                batch_python: true,
                 endpoint: &serve.1,
                 creds: &example_creds(),
                 want: 0,
