@@ -48,12 +48,13 @@ struct Measured {
 
 async fn start_floor() -> (String, tokio::sync::oneshot::Sender<()>) {
     use http_body_util::{BodyExt, Full};
-    use hyper::body::{Bytes, Incoming};
+    use hyper::body::Bytes;
+    use iam_contract::loopback::RequestBody;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .expect("a loopback port");
     let url = format!("http://{}/", listener.local_addr().expect("an address"));
-    let service = hyper::service::service_fn(|req: http::Request<Incoming>| async move {
+    let service = hyper::service::service_fn(|req: http::Request<RequestBody>| async move {
         // Read the request as the emulator does, so the floor keeps its connections alive.
         let _ = req.into_body().collect().await;
         Ok::<_, std::convert::Infallible>(

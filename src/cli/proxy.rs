@@ -62,7 +62,8 @@ pub struct Args {
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
     /// Close a client connection that has not sent a complete request head within this many
-    /// seconds (also an idle keep-alive connection).
+    /// seconds (also an idle keep-alive connection); answer 408 and close when a request's body
+    /// has not arrived in full this long after its head.
     #[arg(long, default_value = "5", value_name = "SECS", value_parser = crate::loopback::parse_timeout_secs)]
     pub header_read_timeout: Duration,
     /// Print only the failing rules at the end, and no finding as it happens.

@@ -47,7 +47,8 @@ pub struct Args {
     #[arg(long)]
     pub root_key: bool,
     /// Close a connection that has not sent a complete request head within this many seconds
-    /// (also an idle keep-alive connection), so a slow or stuck client cannot hold it open.
+    /// (also an idle keep-alive connection), and answer 408 and close when a request's body has
+    /// not arrived in full this long after its head, so a slow or stuck client cannot hold it open.
     #[arg(long, default_value = "5", value_name = "SECS", value_parser = crate::loopback::parse_timeout_secs)]
     pub header_read_timeout: std::time::Duration,
 }

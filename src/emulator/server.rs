@@ -7,9 +7,10 @@
 
 use super::{Config, Emulator, EmulatorError, HttpRequest, HttpResponse};
 use crate::credentials::Credentials;
+use crate::loopback::RequestBody;
 use http::Response;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -111,12 +112,17 @@ pub async fn start(config: Config) -> Result<RunningEmulator, EmulatorError> {
     })
 }
 
-async fn serve_one(emu: Arc<Emulator>, req: http::Request<Incoming>) -> Response<Full<Bytes>> {
+async fn serve_one(emu: Arc<Emulator>, req: http::Request<RequestBody>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     // One byte over the limit is still read, so the handler itself answers that size (as it
     // answers a body over the limit that arrives whole); anything longer stops here.
     let limited = Limited::new(body, emu.max_body_bytes().saturating_add(1));
     let resp = match limited.collect().await {
+        // A body that did not arrive in time gets the server loop's 408 and a closed
+        // connection; it never reached IAM's semantics.
+        Err(e) if crate::loopback::is_body_read_timeout(&*e) => {
+            return crate::loopback::body_timeout_response(&*e);
+        }
         // Over the limit, or a body the client broke off: the handler never sees it.
         Err(_) => emu.payload_too_large(),
         Ok(collected) => {

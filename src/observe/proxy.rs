@@ -18,10 +18,11 @@
 
 use super::{Judged, Observer, RawExchange};
 use crate::client::MAX_RESPONSE_BYTES;
+use crate::loopback::RequestBody;
 use crate::secret::Secret;
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -239,7 +240,7 @@ pub async fn start(
         timeout: config.timeout,
         to_judge: tx,
     });
-    let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+    let service = hyper::service::service_fn(move |req: http::Request<RequestBody>| {
         let shared = shared.clone();
         async move { Ok::<_, std::convert::Infallible>(forward(&shared, req).await) }
     });
@@ -262,12 +263,16 @@ pub async fn start(
 
 type Response = http::Response<Full<Bytes>>;
 
-async fn forward(s: &Shared, req: http::Request<Incoming>) -> Response {
+async fn forward(s: &Shared, req: http::Request<RequestBody>) -> Response {
     let started = time::OffsetDateTime::now_utc();
     let clock = Instant::now();
     let (request, body) = req.into_parts();
     let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
+        // A trickling body is cut off by the server loop's deadline: 408, connection closed.
+        Err(e) if crate::loopback::is_body_read_timeout(&*e) => {
+            return crate::loopback::body_timeout_response(&*e);
+        }
         Err(e) => return text(413, &format!("iam-contract proxy: request body: {e}")),
     };
     let answer = send(s, &request, body.clone()).await;

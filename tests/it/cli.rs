@@ -126,7 +126,7 @@ fn canned_success(user: &str) -> String {
     )
 }
 
-/// What the AWS CLI prints for that response (checked byte for byte against awscli 1.45 and
+/// What the AWS CLI prints for that response (checked byte for byte against awscli 1.46.3 and
 /// moto: 4-space indent, model order, CreateDate as sent).
 fn printed_success(user: &str) -> String {
     format!(

@@ -440,16 +440,36 @@ fn run_script(
     )
 }
 
-/// Every standalone reproduction under `dir`, each script run against `endpoint` (4 at a
-/// time); returns the failures to meet `want`.
-fn expect_scripts(
-    dir: &Path,
-    python: Option<&str>,
-    endpoint: &str,
-    creds: &(String, String),
+/// One endpoint the reproductions under a folder run against, and the exit code each must give.
+struct ScriptRun<'a> {
+    /// A Python with botocore to run `repro.py` with; `None` runs `repro.sh` only.
+    python: Option<&'a str>,
+    /// Run the `repro.py` scripts a few interpreters at a time (`tests/data/run_repros.py`:
+    /// each as `__main__` with its own argv and namespace) instead of one process each: a
+    /// fresh interpreter spends ~0.1 s of CPU importing botocore, nearly all of a script's cost.
+    /// The emulator-only test keeps one process per script, as users run them.
+    batch_python: bool,
+    endpoint: &'a str,
+    creds: &'a (String, String),
     want: i32,
-) -> Vec<String> {
-    let folders: Vec<PathBuf> = std::fs::read_dir(dir)
+}
+
+/// What one worker of [`expect_scripts`] runs.
+enum ScriptJob<'a> {
+    /// One script as its own process (`repro.sh` with bash, or `repro.py` with the Python).
+    One(PathBuf, Option<&'a str>, &'a ScriptRun<'a>),
+    /// Several `repro.py` in one interpreter.
+    PythonBatch(Vec<PathBuf>, &'a str, &'a ScriptRun<'a>),
+}
+
+/// Every standalone reproduction under `dir` (`repro.sh`, and `repro.py` where a Python with
+/// botocore is given), each run once outside the harness against each endpoint of `runs`;
+/// returns the failures to meet each run's `want`. All scripts of all runs share one pool of
+/// workers: a script spends much of its time waiting for its endpoint, so several in flight
+/// keep both cores busy, and one pool for moto and the emulator leaves no tail where one side's
+/// last slow script runs alone.
+fn expect_scripts(dir: &Path, runs: &[ScriptRun]) -> Vec<String> {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir())
@@ -460,35 +480,118 @@ fn expect_scripts(
                 .contains("cannot judge this rule on their own")
         })
         .collect();
-    let mut jobs: Vec<(PathBuf, Option<&str>)> = Vec::new();
-    for f in &folders {
-        jobs.push((f.join("repro.sh"), None));
-        if let Some(py) = python {
-            jobs.push((f.join("repro.py"), Some(py)));
+    // The slowest scripts (lifecycle sequences) first, so none of them is left running alone
+    // at the end.
+    folders.sort_by_key(|f| {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        (!name.starts_with("lifecycle."), name)
+    });
+    let mut jobs: Vec<ScriptJob> = Vec::new();
+    for run in runs {
+        for f in &folders {
+            jobs.push(ScriptJob::One(f.join("repro.sh"), None, run));
+        }
+        match run.python {
+            Some(py) if run.batch_python => {
+                let scripts: Vec<PathBuf> = folders.iter().map(|f| f.join("repro.py")).collect();
+                // Two interpreters per endpoint, so the Python side runs on both cores.
+                for chunk in scripts.chunks(scripts.len().div_ceil(2).max(1)) {
+                    jobs.insert(0, ScriptJob::PythonBatch(chunk.to_vec(), py, run));
+                }
+            }
+            Some(py) => {
+                for f in &folders {
+                    jobs.push(ScriptJob::One(f.join("repro.py"), Some(py), run));
+                }
+            }
+            None => {}
         }
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let failures = std::sync::Mutex::new(Vec::new());
+    let check = |script: &Path, run: &ScriptRun, code: Option<i32>, out: &str| {
+        if code != Some(run.want) {
+            failures.lock().unwrap().push(format!(
+                "{} against {} exited {code:?}, not {}:\n{out}",
+                script.display(),
+                run.endpoint,
+                run.want
+            ));
+        }
+    };
     std::thread::scope(|s| {
-        for _ in 0..4 {
+        for _ in 0..6 {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((script, py)) = jobs.get(i) else {
-                        break;
-                    };
-                    let (code, out) = run_script(script, *py, endpoint, creds);
-                    if code != Some(want) {
-                        failures.lock().unwrap().push(format!(
-                            "{} exited {code:?}, not {want}:\n{out}",
-                            script.display()
-                        ));
+                    match jobs.get(i) {
+                        None => break,
+                        Some(ScriptJob::One(script, py, run)) => {
+                            let (code, out) = run_script(script, *py, run.endpoint, run.creds);
+                            check(script, run, code, &out);
+                        }
+                        Some(ScriptJob::PythonBatch(scripts, py, run)) => {
+                            for (script, code, out) in
+                                run_python_batch(scripts, py, run.endpoint, run.creds)
+                            {
+                                check(&script, run, code, &out);
+                            }
+                        }
                     }
                 }
             });
         }
     });
     failures.into_inner().unwrap()
+}
+
+/// Runs `scripts` (each a `repro.py`) in one interpreter with `tests/data/run_repros.py`;
+/// returns each script's exit code and output. A script the runner did not report on (it
+/// crashed) gets no code and the runner's own output.
+fn run_python_batch(
+    scripts: &[PathBuf],
+    python: &str,
+    endpoint: &str,
+    creds: &(String, String),
+) -> Vec<(PathBuf, Option<i32>, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(python)
+        .arg(root.join("tests/data/run_repros.py"))
+        .arg(endpoint)
+        .args(scripts)
+        .env("AWS_ACCESS_KEY_ID", &creds.0)
+        .env("AWS_SECRET_ACCESS_KEY", &creds.1)
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .expect("the batch runner runs");
+    let mut reported: std::collections::BTreeMap<PathBuf, (Option<i32>, String)> =
+        Default::default();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        reported.insert(
+            PathBuf::from(v["script"].as_str().unwrap_or_default()),
+            (
+                v["code"].as_i64().map(|c| c as i32),
+                v["output"].as_str().unwrap_or_default().to_owned(),
+            ),
+        );
+    }
+    let runner = format!(
+        "the batch runner exited {:?}: {}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    scripts
+        .iter()
+        .map(|s| {
+            let (code, text) = reported.remove(s).unwrap_or_else(|| (None, runner.clone()));
+            (s.clone(), code, text)
+        })
+        .collect()
 }
 
 fn example_creds() -> (String, String) {
@@ -561,14 +664,25 @@ fn reproductions_fail_on_the_fault_and_pass_without_it() {
         .block_on(emulator::start(emulator::Config::default()))
         .unwrap();
     let creds = example_creds();
-    let mut failures = expect_scripts(&dir, python.as_deref(), faulty.url(), &creds, 1);
-    failures.extend(expect_scripts(
+    let failures = expect_scripts(
         &dir,
-        python.as_deref(),
-        fixed.url(),
-        &creds,
-        0,
-    ));
+        &[
+            ScriptRun {
+                python: python.as_deref(),
+                batch_python: false,
+                endpoint: faulty.url(),
+                creds: &creds,
+                want: 1,
+            },
+            ScriptRun {
+                python: python.as_deref(),
+                batch_python: false,
+                endpoint: fixed.url(),
+                creds: &creds,
+                want: 0,
+            },
+        ],
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // Nothing is left behind on either endpoint: only the bootstrap user.
     for emu in [&faulty, &fixed] {
@@ -641,6 +755,116 @@ impl Drop for Serve {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// A lifecycle sequence's reproductions clean up only what they made: every DeleteAccessKey
+/// they send names a key the endpoint issued to them. (`repro.sh` once read its own request
+/// log, printed inside a sequence, as key ids, and sent a DeleteAccessKey per word of it.)
+#[test]
+fn sequence_reproductions_delete_only_the_keys_they_made() {
+    use iam_contract::observe::proxy::{self, ProxyConfig};
+    use iam_contract::observe::{Observer, ObserverConfig};
+    use std::sync::{Arc, Mutex};
+    let rt = rt();
+    let rule = "lifecycle.user-names-fold-case";
+    let (report, secrets) = check_emulator(&rt, &[Fault::CaseSensitiveNames], &[rule], "seq");
+    let dir = scratch("repro-seq");
+    write_repro_dir(
+        &report,
+        &dir,
+        &ReproContext::new("iam-contract replay"),
+        &Tripwire::new(secrets),
+    )
+    .expect("written");
+    let folder = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(rule))
+        .expect("a reproduction of the sequence");
+    // Each exchange's request body and answer body, as the proxy saw them.
+    type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let bodies: Seen = Arc::default();
+    let (emu, running) = rt.block_on(async {
+        let emu = emulator::start(emulator::Config::default()).await.unwrap();
+        let observer = Observer::new(
+            Model::embedded(),
+            ObserverConfig {
+                endpoint: emu.url().to_owned(),
+                target_name: "emulator".into(),
+                profile: Profile::Model,
+            },
+        );
+        let seen = bodies.clone();
+        let running = proxy::start(
+            ProxyConfig {
+                upstream: emu.url().to_owned(),
+                listen: "127.0.0.1:0".parse().unwrap(),
+                timeout: std::time::Duration::from_secs(30),
+                header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
+            },
+            observer,
+            Box::new(move |raw, _, _| {
+                let answer = raw
+                    .response
+                    .as_ref()
+                    .map(|r| r.2.clone())
+                    .unwrap_or_default();
+                seen.lock().unwrap().push((
+                    String::from_utf8_lossy(&raw.request_body).into_owned(),
+                    answer,
+                ));
+            }),
+        )
+        .await
+        .unwrap();
+        (emu, running)
+    });
+    let mut scripts = vec![(folder.join("repro.sh"), None)];
+    if let Some(py) = botocore_python() {
+        scripts.push((folder.join("repro.py"), Some(py)));
+    }
+    for (script, py) in &scripts {
+        let (code, out) = run_script(script, py.as_deref(), running.url(), &example_creds());
+        assert_eq!(code, Some(0), "{}:\n{out}", script.display());
+    }
+    rt.block_on(running.shutdown());
+    let key_id = regex::Regex::new("<AccessKeyId>([^<]*)</AccessKeyId>").unwrap();
+    let bodies = bodies.lock().unwrap();
+    let issued: BTreeSet<String> = bodies
+        .iter()
+        .filter(|(req, _)| req.contains("Action=CreateAccessKey"))
+        .flat_map(|(_, answer)| {
+            key_id
+                .captures_iter(&String::from_utf8_lossy(answer))
+                .map(|c| c[1].to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let deletes: Vec<&String> = bodies
+        .iter()
+        .map(|(req, _)| req)
+        .filter(|req| req.contains("Action=DeleteAccessKey"))
+        .collect();
+    let strange: Vec<&&String> = deletes
+        .iter()
+        .filter(|req| {
+            !issued
+                .iter()
+                .any(|id| req.contains(&format!("AccessKeyId={id}")))
+        })
+        .collect();
+    assert!(
+        strange.is_empty(),
+        "{} of {} DeleteAccessKey requests name no key the endpoint issued: {strange:#?}",
+        strange.len(),
+        deletes.len()
+    );
+    assert!(
+        emu.emulator().inventory().users.len() == 1,
+        "only the bootstrap user is left"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The acceptance test: moto's findings, reproduced outside the harness.
@@ -729,17 +953,31 @@ fn moto_findings_reproduce_outside_the_harness() {
         creds.access_key_id.clone(),
         creds.secret_access_key.expose().to_owned(),
     );
-    let mut failures = expect_scripts(&dir, Some(&python), &service.url, &moto_creds, 1);
-    failures.extend(expect_scripts(&dir, None, &service.url, &moto_creds, 1));
+    // Every script (curl and botocore) once against moto, where it must find the deviation,
+    // and once against a separate `iam-contract serve` process, where it must not. The
+    // botocore scripts run a batch per interpreter here (each as `__main__`, as `python3
+    // repro.py` runs it); `reproductions_fail_on_the_fault_and_pass_without_it` runs each as a
+    // process of its own.
     let serve = Serve::start();
-    failures.extend(expect_scripts(
+    let failures = expect_scripts(
         &dir,
-        Some(&python),
-        &serve.1,
-        &example_creds(),
-        0,
-    ));
-    failures.extend(expect_scripts(&dir, None, &serve.1, &example_creds(), 0));
+        &[
+            ScriptRun {
+                python: Some(&python),
+                batch_python: true,
+                endpoint: &service.url,
+                creds: &moto_creds,
+                want: 1,
+            },
+            ScriptRun {
+                python: Some(&python),
+                batch_python: true,
+                endpoint: &serve.1,
+                creds: &example_creds(),
+                want: 0,
+            },
+        ],
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     drop(serve);
     drop(service);

@@ -1,7 +1,8 @@
-//! The server loop's header-read timeout (`src/loopback.rs`), on raw TCP: a half-sent request
-//! head, a connection that sends nothing and an idle keep-alive connection are closed after the
-//! configured timeout, while a complete request on another connection is answered meanwhile;
-//! for the emulator and for the proxy, which share the loop.
+//! The server loop's read timeouts (`src/loopback.rs`), on raw TCP: a half-sent request head, a
+//! connection that sends nothing and an idle keep-alive connection are closed after the
+//! configured timeout, while a complete request on another connection is answered meanwhile; a
+//! request whose body trickles in (or stops half-way) after a complete head is answered `408`
+//! and closed after the same timeout; for the emulator and for the proxy, which share the loop.
 
 use iam_contract::emulator::{self, Config};
 use iam_contract::model::Model;
@@ -149,6 +150,150 @@ async fn slow_clients_are_cut_off(addr: SocketAddr) {
             "{text}"
         );
     }
+}
+
+/// A complete head announcing a 1000-byte body, then `first` body bytes.
+fn head_then_body_start(addr: SocketAddr, first: usize) -> Vec<u8> {
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    )
+    .into_bytes();
+    req.extend(std::iter::repeat_n(b'A', first));
+    req
+}
+
+/// Asserts that a connection whose body is late was answered `408` and closed, neither before
+/// the timeout nor long after it.
+fn assert_cut_off_with_408(what: &str, since: Instant, closed: Instant, sent: &[u8]) {
+    let after = closed - since;
+    let text = String::from_utf8_lossy(sent);
+    assert!(
+        text.starts_with("HTTP/1.1 408"),
+        "{what}: answered {text:?} after {after:?}"
+    );
+    assert!(
+        after + Duration::from_millis(100) >= TIMEOUT,
+        "{what}: closed after only {after:?}"
+    );
+    // The trickle below would take 100 s to finish the body; closing within a few seconds is
+    // the timeout's doing.
+    assert!(after < TIMEOUT * 8, "{what}: closed only after {after:?}");
+}
+
+/// The body-read timeout, against the server at `addr`: a body that trickles in one byte every
+/// 100 ms (it would take 100 s) and one that stops after ten bytes both end in `408` and a
+/// closed connection after the timeout, counted from the end of the head.
+async fn late_bodies_are_cut_off(addr: SocketAddr) {
+    let mut stopped = TcpStream::connect(addr).await.expect("connects");
+    stopped
+        .write_all(&head_then_body_start(addr, 10))
+        .await
+        .expect("writes");
+    let stopped_since = Instant::now();
+
+    let trickle = TcpStream::connect(addr).await.expect("connects");
+    let (mut read, mut write) = trickle.into_split();
+    write
+        .write_all(&head_then_body_start(addr, 1))
+        .await
+        .expect("writes");
+    let trickle_since = Instant::now();
+    let writer = tokio::spawn(async move {
+        for _ in 0..999 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            // The server closing its end shows up here as a failed write: the trickle is over.
+            if write.write_all(b"A").await.is_err() {
+                break;
+            }
+        }
+    });
+    let reader = async move {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(GIVE_UP, read.read(&mut buf)).await {
+                Err(_) => panic!(
+                    "the trickling connection was still open after {GIVE_UP:?} (timeout {TIMEOUT:?}); it sent {:?}",
+                    String::from_utf8_lossy(&got)
+                ),
+                Ok(Ok(0)) | Ok(Err(_)) => return (Instant::now(), got),
+                Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    let ((trickle_closed, trickle_sent), (stopped_closed, stopped_sent)) =
+        tokio::join!(reader, until_closed(&mut stopped));
+    writer.abort();
+    assert_cut_off_with_408(
+        "trickling body",
+        trickle_since,
+        trickle_closed,
+        &trickle_sent,
+    );
+    assert_cut_off_with_408(
+        "unfinished body",
+        stopped_since,
+        stopped_closed,
+        &stopped_sent,
+    );
+    for sent in [&trickle_sent, &stopped_sent] {
+        let text = String::from_utf8_lossy(sent).to_ascii_lowercase();
+        assert!(text.contains("connection: close"), "{text}");
+    }
+
+    // A body that arrives in pieces but within the timeout is answered as usual.
+    let mut slow_ok = TcpStream::connect(addr).await.expect("connects");
+    let full = complete_request(addr);
+    let (head, body) = full.split_at(full.find("\r\n\r\n").unwrap() + 4);
+    slow_ok.write_all(head.as_bytes()).await.expect("writes");
+    tokio::time::sleep(TIMEOUT / 4).await;
+    slow_ok.write_all(body.as_bytes()).await.expect("writes");
+    let (head, _) = read_response(&mut slow_ok).await;
+    assert!(
+        head.starts_with("HTTP/1.1 ") && !head.starts_with("HTTP/1.1 408"),
+        "{head}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_answers_408_to_a_late_body() {
+    let config = Config {
+        header_read_timeout: TIMEOUT,
+        ..Config::default()
+    };
+    let emu = emulator::start(config).await.expect("emulator starts");
+    late_bodies_are_cut_off(addr_of(emu.url())).await;
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_answers_408_to_a_late_body() {
+    let emu = emulator::start(Config::default())
+        .await
+        .expect("emulator starts");
+    let observer = Observer::new(
+        Model::embedded(),
+        ObserverConfig {
+            endpoint: emu.url().to_owned(),
+            target_name: "proxy".into(),
+            profile: iam_contract::contract::Profile::Model,
+        },
+    );
+    let running = proxy::start(
+        ProxyConfig {
+            upstream: emu.url().to_owned(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            timeout: Duration::from_secs(30),
+            header_read_timeout: TIMEOUT,
+        },
+        observer,
+        Box::new(|_, _, _| {}),
+    )
+    .await
+    .expect("proxy starts");
+    late_bodies_are_cut_off(addr_of(running.url())).await;
+    running.shutdown().await;
+    emu.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -648,14 +648,15 @@ async fn rewriting_emulator(
     std::sync::Arc<emulator::Emulator>,
 ) {
     use http_body_util::{BodyExt, Full};
-    use hyper::body::{Bytes, Incoming};
+    use hyper::body::Bytes;
+    use iam_contract::loopback::RequestBody;
     use std::sync::Arc;
     type Shared = (
         Arc<emulator::Emulator>,
         String,
         fn(&mut [(String, String)]) -> bool,
     );
-    async fn one(s: Arc<Shared>, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+    async fn one(s: Arc<Shared>, req: http::Request<RequestBody>) -> http::Response<Full<Bytes>> {
         let (emu, url, rewrite) = (&s.0, &s.1, s.2);
         let (parts, body) = req.into_parts();
         let mut body = body

@@ -169,7 +169,9 @@ create_key() { # USER: sets KEY_ID and KEY_SK
 key_ids() { # USER: prints the key ids listed for USER
     local saved="$WORK/saved"
     cp "$BODY" "$saved" 2>/dev/null || : >"$saved"
-    call ListAccessKeys UserName "$1"
+    # Quiet even inside a sequence (LOUD=1): what this prints is read as key ids, and a logged
+    # request would become a DeleteAccessKey per word of it in cleanup.
+    LOUD="" call ListAccessKeys UserName "$1"
     if [ "$STATUS" = 200 ]; then LC_ALL=C tr -d '\000\n\r' <"$BODY" | grep -o '<AccessKeyId>[^<]*</AccessKeyId>' | sed -e 's#</\{0,1\}AccessKeyId>##g'; fi
     cp "$saved" "$BODY"
 }
