@@ -3,6 +3,11 @@
 //! `iam-contract proxy` (forwarding and judging every exchange) in front of the same emulator,
 //! in alternating rounds of the same run. Prints both rates and their ratio.
 //!
+//! The proxy runs as `iam-contract proxy` does, on its own thread and runtime
+//! ([`proxy::runtime`]), as it would in a process of its own: sharing the emulator's runtime
+//! would let a proxied request skip a thread wake-up that a real deployment pays.
+//! `--multi-thread` runs it on a two-worker runtime instead, for comparison.
+//!
 //! Two drivers:
 //! - `rust` (the default): the harness's own client, C tasks in this process. It is as cheap a
 //!   client as there is, so on a 2-core machine the driver, the proxy and the emulator share the
@@ -15,6 +20,7 @@
 //!
 //! ```text
 //! cargo bench --bench proxy -- [--driver rust|boto3] [--seconds N] [--concurrency C] [--rounds R]
+//!     [--multi-thread]
 //! ```
 
 use iam_contract::client::{Client, Credentials};
@@ -42,7 +48,7 @@ struct Opts {
     seconds: u64,
     concurrency: usize,
     rounds: usize,
-    current: bool,
+    multi: bool,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -51,14 +57,14 @@ fn parse_args() -> Result<Opts, String> {
         seconds: 5,
         concurrency: 8,
         rounds: 3,
-        current: false,
+        multi: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match a.as_str() {
             "--bench" => {}
-            "--current-thread" => o.current = true,
+            "--multi-thread" => o.multi = true,
             "--seconds" => o.seconds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
             "--concurrency" => o.concurrency = val(&a)?.parse().map_err(|e| format!("{e}"))?,
             "--rounds" => o.rounds = val(&a)?.parse().map_err(|e| format!("{e}"))?,
@@ -223,10 +229,10 @@ fn main() {
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let upstream = emu.url().to_owned();
-        let current = opts.current;
+        let multi = opts.multi;
         let proxy_thread = std::thread::Builder::new().name("proxy".into()).spawn(move || {
-            let rt = if current {
-                tokio::runtime::Builder::new_current_thread().enable_all().build()
+            let rt = if !multi {
+                proxy::runtime()
             } else {
                 tokio::runtime::Builder::new_multi_thread().thread_name("proxy-worker").enable_all().build()
             }

@@ -64,10 +64,20 @@ pub(crate) use outln;
 
 /// Runs a command's async body on a runtime of its own and turns its code into the exit code.
 pub(crate) fn block_on(body: impl std::future::Future<Output = u8>) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    block_on_in(
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        body,
+    )
+}
+
+/// [`block_on`] on the runtime given (or the error of making it).
+pub(crate) fn block_on_in(
+    runtime: std::io::Result<tokio::runtime::Runtime>,
+    body: impl std::future::Future<Output = u8>,
+) -> ExitCode {
+    match runtime {
         Ok(rt) => ExitCode::from(rt.block_on(body)),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

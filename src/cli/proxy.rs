@@ -75,7 +75,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    super::common::block_on(run_async(args))
+    super::common::block_on_in(proxy::runtime(), run_async(args))
 }
 
 async fn run_async(args: Args) -> u8 {
