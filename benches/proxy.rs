@@ -239,12 +239,7 @@ fn main() {
             .expect("proxy runtime");
             rt.block_on(async move {
                 let running = proxy::start(
-                    ProxyConfig {
-                        upstream,
-                        listen: "127.0.0.1:0".parse().unwrap(),
-                        timeout: Duration::from_secs(30),
-                        header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
-                    },
+                    ProxyConfig::new(upstream),
                     observer,
                     Box::new(|_, _, _| {}),
                 )

@@ -6,8 +6,9 @@ use iam_contract::cli;
 use std::process::ExitCode;
 
 /// mimalloc instead of glibc's malloc: the emulator, the proxy and `check` allocate per request
-/// on several runtime workers, and glibc's allocator was a fifth of their CPU with its arena
-/// locks contended (README, "Performance").
+/// on several runtime workers, and glibc's allocator, its arena locks contended, was a fifth of
+/// the proxy bench's CPU (driver, proxy and emulator in one process; README, "Judge your own
+/// traffic").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -39,8 +39,8 @@ const STS_VERSION: &str = "2011-06-15";
 const WRONG_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-09/";
 const SLOW_DELAY: Duration = Duration::from_millis(50);
 /// Long enough that parallel creates overlap even on a loaded two-core machine (2 ms did not
-/// always, and 25 ms missed once in four test runs once the test build's dependencies were
-/// left unoptimised, where signing twenty requests spreads them further apart).
+/// always; with 25 ms the fault test failed once in four runs, most likely here, once the test
+/// build's dependencies were left unoptimised and signing spread parallel requests further).
 const RACE_WINDOW: Duration = Duration::from_millis(200);
 const KEY_ACTIONS: [&str; 5] = [
     "CreateAccessKey",

@@ -105,11 +105,25 @@ pub struct ProxyConfig {
     pub header_read_timeout: Duration,
 }
 
+impl ProxyConfig {
+    /// A proxy in front of `upstream` on a free loopback port, with the command's defaults: a
+    /// 30 s upstream timeout and the loop's default header-read timeout.
+    pub fn new(upstream: impl Into<String>) -> ProxyConfig {
+        ProxyConfig {
+            upstream: upstream.into(),
+            listen: SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+            timeout: Duration::from_secs(30),
+            header_read_timeout: crate::loopback::DEFAULT_HEADER_READ_TIMEOUT,
+        }
+    }
+}
+
 /// The runtime the proxy runs on: one thread. A client waits for the proxy's two extra socket
-/// hops, and on a multi-threaded runtime each hop could wake another worker: in the proxy
-/// bench one boto3 client lost 18 to 27% of its direct rate through a proxy on two workers and
-/// 4.5 to 18% through one on a single thread (README, "Judge your own traffic"). One thread
-/// forwards and judges several thousand exchanges a second, more than real clients send.
+/// hops, and on a multi-threaded runtime each hop could wake another worker: in five pairs of
+/// proxy bench runs one boto3 client lost 16 to 28% of its direct rate through a proxy on two
+/// workers and 4.5 to 27% through one on a single thread, less in every pair (README, "Judge
+/// your own traffic"). One thread forwards and judges ten thousand exchanges a second and more
+/// in the Rust-driver bench, more than real clients send.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -797,12 +797,7 @@ fn sequence_reproductions_delete_only_the_keys_they_made() {
         );
         let seen = bodies.clone();
         let running = proxy::start(
-            ProxyConfig {
-                upstream: emu.url().to_owned(),
-                listen: "127.0.0.1:0".parse().unwrap(),
-                timeout: std::time::Duration::from_secs(30),
-                header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
-            },
+            ProxyConfig::new(emu.url()),
             observer,
             Box::new(move |raw, _, _| {
                 let answer = raw

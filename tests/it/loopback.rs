@@ -255,19 +255,17 @@ async fn late_bodies_are_cut_off(addr: SocketAddr) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_emulator_answers_408_to_a_late_body() {
+/// An emulator with the short read timeout.
+async fn emulator_with_timeout() -> emulator::RunningEmulator {
     let config = Config {
         header_read_timeout: TIMEOUT,
         ..Config::default()
     };
-    let emu = emulator::start(config).await.expect("emulator starts");
-    late_bodies_are_cut_off(addr_of(emu.url())).await;
-    emu.shutdown().await;
+    emulator::start(config).await.expect("emulator starts")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_proxy_answers_408_to_a_late_body() {
+/// A proxy with the short read timeout, in front of an emulator with the default one.
+async fn proxy_with_timeout() -> (emulator::RunningEmulator, proxy::RunningProxy) {
     let emu = emulator::start(Config::default())
         .await
         .expect("emulator starts");
@@ -279,18 +277,26 @@ async fn the_proxy_answers_408_to_a_late_body() {
             profile: iam_contract::contract::Profile::Model,
         },
     );
-    let running = proxy::start(
-        ProxyConfig {
-            upstream: emu.url().to_owned(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            timeout: Duration::from_secs(30),
-            header_read_timeout: TIMEOUT,
-        },
-        observer,
-        Box::new(|_, _, _| {}),
-    )
-    .await
-    .expect("proxy starts");
+    let config = ProxyConfig {
+        header_read_timeout: TIMEOUT,
+        ..ProxyConfig::new(emu.url())
+    };
+    let running = proxy::start(config, observer, Box::new(|_, _, _| {}))
+        .await
+        .expect("proxy starts");
+    (emu, running)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_answers_408_to_a_late_body() {
+    let emu = emulator_with_timeout().await;
+    late_bodies_are_cut_off(addr_of(emu.url())).await;
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_answers_408_to_a_late_body() {
+    let (emu, running) = proxy_with_timeout().await;
     late_bodies_are_cut_off(addr_of(running.url())).await;
     running.shutdown().await;
     emu.shutdown().await;
@@ -298,40 +304,14 @@ async fn the_proxy_answers_408_to_a_late_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_closes_half_sent_heads_and_idle_connections() {
-    let config = Config {
-        header_read_timeout: TIMEOUT,
-        ..Config::default()
-    };
-    let emu = emulator::start(config).await.expect("emulator starts");
+    let emu = emulator_with_timeout().await;
     slow_clients_are_cut_off(addr_of(emu.url())).await;
     emu.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_closes_half_sent_heads_and_idle_connections() {
-    let emu = emulator::start(Config::default())
-        .await
-        .expect("emulator starts");
-    let observer = Observer::new(
-        Model::embedded(),
-        ObserverConfig {
-            endpoint: emu.url().to_owned(),
-            target_name: "proxy".into(),
-            profile: iam_contract::contract::Profile::Model,
-        },
-    );
-    let running = proxy::start(
-        ProxyConfig {
-            upstream: emu.url().to_owned(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            timeout: Duration::from_secs(30),
-            header_read_timeout: TIMEOUT,
-        },
-        observer,
-        Box::new(|_, _, _| {}),
-    )
-    .await
-    .expect("proxy starts");
+    let (emu, running) = proxy_with_timeout().await;
     slow_clients_are_cut_off(addr_of(running.url())).await;
     running.shutdown().await;
     emu.shutdown().await;

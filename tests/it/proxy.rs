@@ -86,12 +86,7 @@ fn through_proxy_to_emulator(
         let h = har.clone();
         let up = upstream.clone();
         let running = proxy::start(
-            ProxyConfig {
-                upstream: upstream.clone(),
-                listen: "127.0.0.1:0".parse().unwrap(),
-                timeout: Duration::from_secs(30),
-                header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
-            },
+            ProxyConfig::new(upstream.clone()),
             observer,
             Box::new(move |raw, j, _| {
                 h.lock()
@@ -233,47 +228,27 @@ fn bin() -> Command {
 
 #[test]
 fn the_proxy_listens_and_forwards_on_loopback_only() {
-    let out = bin()
-        .args([
-            "proxy",
-            "--upstream",
-            "http://127.0.0.1:9/",
-            "--listen",
-            "0.0.0.0:0",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("0.0.0.0:0 is not a loopback address"), "{err}");
-    let out = bin()
-        .args([
-            "proxy",
-            "--upstream",
-            "http://192.0.2.1:4566/",
-            "--",
-            "true",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not a loopback host"), "{err}");
+    // Each is a usage error (exit 2) naming the problem, before anything listens or runs.
+    let refused = |args: &[&str], says: &str| {
+        let out = bin().arg("proxy").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    };
+    refused(
+        &["--upstream", "http://127.0.0.1:9/", "--listen", "0.0.0.0:0"],
+        "0.0.0.0:0 is not a loopback address",
+    );
+    refused(
+        &["--upstream", "http://192.0.2.1:4566/", "--", "true"],
+        "not a loopback host",
+    );
     // Plain HTTP only: the forwarding client speaks no TLS, so an https upstream is refused
     // up front rather than failing on every request.
-    let out = bin()
-        .args([
-            "proxy",
-            "--upstream",
-            "https://127.0.0.1:4566/",
-            "--",
-            "true",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("expected an http:// URL"), "{err}");
+    refused(
+        &["--upstream", "https://127.0.0.1:4566/", "--", "true"],
+        "expected an http:// URL",
+    );
 }
 
 #[test]
@@ -344,10 +319,8 @@ fn the_proxy_survives_whatever_the_upstream_sends() {
         );
         let running = proxy::start(
             ProxyConfig {
-                upstream,
-                listen: "127.0.0.1:0".parse().unwrap(),
                 timeout: Duration::from_secs(2),
-                header_read_timeout: iam_contract::loopback::DEFAULT_HEADER_READ_TIMEOUT,
+                ..ProxyConfig::new(upstream)
             },
             observer,
             Box::new(|_, _, _| {}),
