@@ -167,21 +167,13 @@ impl Observer {
     /// exchange (counted as skipped).
     pub fn observe(&mut self, raw: &RawExchange, now: time::OffsetDateTime) -> Option<Judged> {
         let request = parse_request(self.model, raw)?;
-        // Learn the secrets this answer carries before recording it, so the record is scrubbed.
-        if let Ok((status, _, body)) = &raw.response {
-            let op = decode_as(self.model, &request.case.action);
-            let j = crate::contract::judge::judge(self.model, op, *status, body, &[]);
-            for (_, s) in j.decoded.secrets {
-                if s.expose() != crate::secret::REDACTED {
-                    self.learn_secret(s.expose());
-                }
-            }
-        }
         let decode_as = decode_as(self.model, &request.case.action);
         let mut headers = Vec::new();
         if let Some(ct) = raw.header("content-type") {
             headers.push(("content-type".to_owned(), ct.to_owned()));
         }
+        // The record scrubs the secrets this answer carries itself; they are learnt afterwards,
+        // from the same decoding, to be scrubbed from every later record and report.
         let ex = Exchange::record(
             self.model,
             decode_as,
@@ -191,6 +183,13 @@ impl Observer {
             raw.elapsed_ms,
             &self.scanner,
         );
+        if let Some(j) = ex.judged() {
+            for (_, s) in &j.decoded.secrets {
+                if s.expose() != crate::secret::REDACTED {
+                    self.learn_secret(s.expose());
+                }
+            }
+        }
         self.judged += 1;
         self.elapsed_ms += raw.elapsed_ms;
         let mut verdicts = self.stateless(&request, &ex, now);

@@ -9,9 +9,12 @@
 //! included) `504`, and a body over [`MAX_RESPONSE_BYTES`] `502`, each with a one-line text
 //! body naming the problem, and is recorded as a transport failure.
 //!
-//! Forwarding is hyper's own pooled HTTP/1 client (plain HTTP: loopback services serve it), with
-//! the request's parts passed on as hyper parsed them; turning them into the judge's
-//! [`RawExchange`] strings happens on the judge task, after the client has its answer.
+//! Forwarding is hyper's own HTTP/1 connection (plain HTTP: loopback services serve it) from a
+//! small pool of idle ones, with the request's parts passed on as hyper parsed them; turning
+//! them into the judge's [`RawExchange`] strings happens on the judge task, after the client has
+//! its answer. hyper-util's pooled client did the same with a task spawned per request and a
+//! pool built for many hosts: the bare connection made the proxy two points of the direct rate
+//! cheaper in three pairs of bench runs (README, "Judge your own traffic").
 //!
 //! Must not: listen on or forward to anything but loopback, or follow a redirect (a redirect is
 //! an answer, returned to the client as it is).
@@ -23,9 +26,6 @@ use crate::secret::Secret;
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -45,6 +45,13 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
     "content-length",
 ];
+
+/// Idle upstream connections kept for reuse; one per client connection in flight is what a
+/// client's own pool needs.
+const MAX_IDLE_UPSTREAM: usize = 64;
+
+/// The longest the proxy waits for a new upstream connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The largest request body the proxy accepts (IAM requests are a few kilobytes).
 pub const MAX_REQUEST_BYTES: usize = 8 << 20;
@@ -119,11 +126,11 @@ impl ProxyConfig {
 }
 
 /// The runtime the proxy runs on: one thread. A client waits for the proxy's two extra socket
-/// hops, and on a multi-threaded runtime each hop could wake another worker: in five pairs of
-/// proxy bench runs one boto3 client lost 16 to 28% of its direct rate through a proxy on two
-/// workers and 4.5 to 27% through one on a single thread, less in every pair (README, "Judge
-/// your own traffic"). One thread forwards and judges ten thousand exchanges a second and more
-/// in the Rust-driver bench, more than real clients send.
+/// hops, and on a multi-threaded runtime each hop could wake another worker: in a pair of
+/// proxy bench runs one boto3 client lost 19.9% of its direct rate through a proxy on two
+/// workers and 8.8% through one on a single thread (README, "Judge your own traffic"). One
+/// thread forwards and judges twelve thousand exchanges a second in the Rust-driver bench, more
+/// than real clients send.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -168,10 +175,18 @@ impl RunningProxy {
     }
 }
 
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
 struct Shared {
-    http: HttpClient<HttpConnector, Full<Bytes>>,
-    /// The upstream URL without its final `/`; a request's path and query are appended.
-    upstream: String,
+    /// Idle upstream connections, most recently used last.
+    idle: Mutex<Vec<Sender>>,
+    /// The upstream's loopback addresses.
+    addr: Vec<SocketAddr>,
+    /// The upstream's host and port, as `Host` for a request that came without one.
+    authority: http::HeaderValue,
+    /// The upstream URL's path without its final `/` (usually empty), put before each
+    /// request's own path.
+    prefix: String,
     timeout: Duration,
     to_judge: mpsc::UnboundedSender<Seen>,
 }
@@ -225,15 +240,19 @@ pub async fn start(
 ) -> Result<RunningProxy, ProxyError> {
     check_listen(config.listen)?;
     let upstream = check_upstream(&config.upstream)?;
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    // Without it Nagle's algorithm holds small requests back for tens of milliseconds.
-    connector.set_nodelay(true);
-    // hyper's client sets Host only when the request has none, so the client's signed Host
-    // goes on unchanged; it follows no redirects.
-    let http = HttpClient::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(64)
-        .build(connector);
+    let bad = |why: String| ProxyError::BadUpstream(config.upstream.clone(), why);
+    let authority = &upstream[url::Position::BeforeHost..url::Position::AfterPort];
+    let authority = http::HeaderValue::from_str(authority).map_err(|e| bad(e.to_string()))?;
+    // `localhost` resolves here, once; only its loopback addresses are used.
+    let addr: Vec<SocketAddr> = upstream
+        .socket_addrs(|| Some(80))
+        .map_err(|e| bad(format!("cannot resolve the host: {e}")))?
+        .into_iter()
+        .filter(|a| a.ip().is_loopback())
+        .collect();
+    if addr.is_empty() {
+        return Err(bad("the host resolves to no loopback address".into()));
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ProxyError::Bind {
@@ -260,8 +279,10 @@ pub async fn start(
         })
     };
     let shared = Arc::new(Shared {
-        http,
-        upstream: upstream.as_str().trim_end_matches('/').to_owned(),
+        idle: Mutex::new(Vec::new()),
+        addr,
+        authority,
+        prefix: upstream.path().trim_end_matches('/').to_owned(),
         timeout: config.timeout,
         to_judge: tx,
     });
@@ -329,18 +350,25 @@ type Answer = Result<(StatusCode, HeaderMap, Bytes), (u16, String)>;
 
 /// Sends the request on unchanged and reads the answer, capped in size and time.
 async fn send(s: &Shared, request: &http::request::Parts, body: Bytes) -> Answer {
-    let uri: http::Uri = format!("{}{}", s.upstream, path_and_query(&request.uri))
-        .parse()
-        .map_err(|e| (502, format!("cannot forward to the upstream: {e}")))?;
+    let pq = path_and_query(&request.uri);
+    let pq: http::uri::PathAndQuery = if s.prefix.is_empty() {
+        pq.parse()
+    } else {
+        format!("{}{pq}", s.prefix).parse()
+    }
+    .map_err(|e| (502, format!("cannot forward to the upstream: {e}")))?;
     let mut out = http::Request::new(Full::new(body));
     *out.method_mut() = request.method.clone();
-    *out.uri_mut() = uri;
+    *out.uri_mut() = http::Uri::from(pq);
     let headers = out.headers_mut();
     for (k, v) in &request.headers {
         // Host goes on as the client sent it: SigV4 signed it.
         if !HOP_BY_HOP.contains(&k.as_str()) {
             headers.append(k, v.clone());
         }
+    }
+    if !headers.contains_key(http::header::HOST) {
+        headers.insert(http::header::HOST, s.authority.clone());
     }
     let too_large = || {
         (
@@ -349,13 +377,7 @@ async fn send(s: &Shared, request: &http::request::Parts, body: Bytes) -> Answer
         )
     };
     let exchange = async {
-        let resp = s.http.request(out).await.map_err(|e| {
-            if e.is_connect() {
-                (502, "cannot connect to the upstream".to_owned())
-            } else {
-                (502, format!("upstream failed: {}", chain(&e)))
-            }
-        })?;
+        let (sender, resp) = send_on_a_connection(s, out).await?;
         let (parts, body) = resp.into_parts();
         let declared = parts
             .headers
@@ -376,11 +398,65 @@ async fn send(s: &Shared, request: &http::request::Parts, body: Bytes) -> Answer
                 }
             })?
             .to_bytes();
+        let mut idle = s.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE_UPSTREAM {
+            idle.push(sender);
+        }
         Ok((parts.status, parts.headers, body))
     };
     tokio::time::timeout(s.timeout, exchange)
         .await
         .unwrap_or_else(|_| Err((504, "upstream timed out".into())))
+}
+
+/// Sends `out` on an idle upstream connection, or on a new one when none is idle. A request
+/// that an idle connection gives back unsent (the upstream closed it between requests, as a
+/// keep-alive timeout does) goes once more, on a new connection.
+async fn send_on_a_connection(
+    s: &Shared,
+    mut out: http::Request<Full<Bytes>>,
+) -> Result<(Sender, http::Response<hyper::body::Incoming>), (u16, String)> {
+    let failed = |e: &hyper::Error| (502, format!("upstream failed: {}", chain(e)));
+    loop {
+        let idle = s.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let Some(mut sender) = idle else { break };
+        if sender.ready().await.is_err() {
+            continue;
+        }
+        match sender.try_send_request(out).await {
+            Ok(resp) => return Ok((sender, resp)),
+            Err(mut e) => match e.take_message() {
+                Some(unsent) => out = unsent,
+                None => return Err(failed(e.error())),
+            },
+        }
+    }
+    let mut sender = connect(s).await?;
+    let resp = sender.send_request(out).await.map_err(|e| failed(&e))?;
+    Ok((sender, resp))
+}
+
+/// A new HTTP/1 connection to the upstream, its I/O driven by a task of its own.
+async fn connect(s: &Shared) -> Result<Sender, (u16, String)> {
+    let tcp = async {
+        let tcp = tokio::net::TcpStream::connect(&s.addr[..]).await?;
+        // Without it Nagle's algorithm holds small requests back for tens of milliseconds.
+        tcp.set_nodelay(true)?;
+        Ok::<_, std::io::Error>(tcp)
+    };
+    let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, tcp).await {
+        Ok(Ok(tcp)) => tcp,
+        _ => return Err((502, "cannot connect to the upstream".to_owned())),
+    };
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+        .await
+        .map_err(|e| (502, format!("upstream failed: {}", chain(&e))))?;
+    tokio::spawn(async move {
+        // The connection ends when the upstream closes it or the last sender is dropped; an
+        // error here has already reached the request it belonged to.
+        let _ = conn.await;
+    });
+    Ok(sender)
 }
 
 /// An error and its sources on one line (hyper's own message names only the stage that failed;

@@ -330,3 +330,49 @@ fn serve_takes_the_timeout_in_seconds_and_refuses_nonsense() {
         assert!(err.contains("--header-read-timeout"), "{err}");
     }
 }
+
+/// The proxy keeps its upstream connections open between requests; an upstream that closes an
+/// idle one (here the emulator's own keep-alive timeout) must cost the next request nothing: it
+/// goes on a new connection instead of failing with 502.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_replaces_an_upstream_connection_the_upstream_closed() {
+    let emu = emulator_with_timeout().await;
+    let observer = Observer::new(
+        Model::embedded(),
+        ObserverConfig {
+            endpoint: emu.url().to_owned(),
+            target_name: "proxy".into(),
+            profile: iam_contract::contract::Profile::Model,
+        },
+    );
+    let running = proxy::start(
+        ProxyConfig::new(emu.url()),
+        observer,
+        Box::new(|_, _, _| {}),
+    )
+    .await
+    .expect("proxy starts");
+    let client = iam_contract::client::Client::new(
+        running.url(),
+        Some(iam_contract::client::Credentials::example()),
+    )
+    .expect("client");
+    let get_user = [
+        ("Action".to_owned(), "GetUser".to_owned()),
+        ("Version".to_owned(), "2010-05-08".to_owned()),
+    ];
+    for round in 0..3 {
+        let r = client.call(&get_user).await.expect("an answer");
+        assert_eq!(
+            r.status,
+            200,
+            "request {round}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        // Long enough for the emulator to close the proxy's idle connection to it.
+        tokio::time::sleep(TIMEOUT * 2).await;
+    }
+    let observer = running.shutdown().await;
+    assert_eq!(observer.lock().unwrap().judged(), 3);
+    emu.shutdown().await;
+}
