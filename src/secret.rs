@@ -196,6 +196,7 @@ pub struct SecretScanner {
 
 const PREFIX: usize = 8;
 
+#[inline(always)]
 fn prefix_word(bytes: &[u8]) -> u64 {
     let mut w = [0u8; PREFIX];
     w.copy_from_slice(&bytes[..PREFIX]);
@@ -232,15 +233,23 @@ impl SecretScanner {
         if self.by_prefix.is_empty() || text.len() < PREFIX {
             return None;
         }
-        (from..=text.len() - PREFIX).find_map(|i| {
-            let forms = self.by_prefix.get(&prefix_word(&text[i..]))?;
-            forms
+        // A plain loop over the positions: it runs once per byte of every text scrubbed, and
+        // as a `find_map` closure it stayed an out-of-line call per byte in a build without
+        // link-time optimisation.
+        for i in from..=text.len() - PREFIX {
+            let Some(forms) = self.by_prefix.get(&prefix_word(&text[i..])) else {
+                continue;
+            };
+            let longest = forms
                 .iter()
                 .filter(|f| text[i..].starts_with(f.as_bytes()))
                 .map(|f| f.len())
-                .max()
-                .map(|len| (i, len))
-        })
+                .max();
+            if let Some(len) = longest {
+                return Some((i, len));
+            }
+        }
+        None
     }
 
     /// Whether `text` holds any of the secrets.
