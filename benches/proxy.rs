@@ -132,6 +132,13 @@ impl Tally {
     }
 }
 
+/// Adds `more` to `totals`, endpoint by endpoint.
+fn add_each(totals: &mut [Tally], more: impl IntoIterator<Item = Tally>) {
+    for (sum, one) in totals.iter_mut().zip(more) {
+        sum.add(one);
+    }
+}
+
 /// Drives every one of `urls` for `seconds` with `concurrency` users per URL, each creating and
 /// deleting a key in a loop, in blocks of `block` pairs taken from the URLs in turn; returns
 /// each URL's tally.
@@ -176,9 +183,7 @@ async fn drive(
     }
     let mut total = vec![Tally::default(); urls.len()];
     for t in tasks {
-        for (sum, one) in total.iter_mut().zip(t.await.expect("driver task")) {
-            sum.add(one);
-        }
+        add_each(&mut total, t.await.expect("driver task"));
     }
     total
 }
@@ -263,15 +268,18 @@ async fn drive_boto3(
             urls.len(),
             "the boto3 driver prints one line per URL: {text}"
         );
-        for (sum, line) in total.iter_mut().zip(lines) {
-            let mut f = line
-                .split_whitespace()
-                .map(|v| v.parse::<u128>().expect("a count"));
-            sum.add(Tally {
-                requests: f.next().expect("requests") as u64,
-                nanos: f.next().expect("nanoseconds"),
-            });
-        }
+        add_each(
+            &mut total,
+            lines.into_iter().map(|line| {
+                let mut f = line
+                    .split_whitespace()
+                    .map(|v| v.parse::<u128>().expect("a count"));
+                Tally {
+                    requests: f.next().expect("requests") as u64,
+                    nanos: f.next().expect("nanoseconds"),
+                }
+            }),
+        );
     }
     total
 }
@@ -405,9 +413,7 @@ fn main() {
                 line.join(", "),
                 r[1] / r[0]
             );
-            for (p, t) in pooled.iter_mut().zip(&tallies) {
-                p.add(*t);
-            }
+            add_each(&mut pooled, tallies.iter().copied());
             rates.push(r);
         }
         let _ = stop_tx.send(());

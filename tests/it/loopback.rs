@@ -264,26 +264,31 @@ async fn emulator_with_timeout() -> emulator::RunningEmulator {
     emulator::start(config).await.expect("emulator starts")
 }
 
+/// A proxy started with `config`, judging nothing in particular.
+async fn proxy_with(config: ProxyConfig) -> proxy::RunningProxy {
+    let observer = Observer::new(
+        Model::embedded(),
+        ObserverConfig {
+            endpoint: config.upstream.clone(),
+            target_name: "proxy".into(),
+            profile: iam_contract::contract::Profile::Model,
+        },
+    );
+    proxy::start(config, observer, Box::new(|_, _, _| {}))
+        .await
+        .expect("proxy starts")
+}
+
 /// A proxy with the short read timeout, in front of an emulator with the default one.
 async fn proxy_with_timeout() -> (emulator::RunningEmulator, proxy::RunningProxy) {
     let emu = emulator::start(Config::default())
         .await
         .expect("emulator starts");
-    let observer = Observer::new(
-        Model::embedded(),
-        ObserverConfig {
-            endpoint: emu.url().to_owned(),
-            target_name: "proxy".into(),
-            profile: iam_contract::contract::Profile::Model,
-        },
-    );
-    let config = ProxyConfig {
+    let running = proxy_with(ProxyConfig {
         header_read_timeout: TIMEOUT,
         ..ProxyConfig::new(emu.url())
-    };
-    let running = proxy::start(config, observer, Box::new(|_, _, _| {}))
-        .await
-        .expect("proxy starts");
+    })
+    .await;
     (emu, running)
 }
 
@@ -337,21 +342,7 @@ fn serve_takes_the_timeout_in_seconds_and_refuses_nonsense() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_replaces_an_upstream_connection_the_upstream_closed() {
     let emu = emulator_with_timeout().await;
-    let observer = Observer::new(
-        Model::embedded(),
-        ObserverConfig {
-            endpoint: emu.url().to_owned(),
-            target_name: "proxy".into(),
-            profile: iam_contract::contract::Profile::Model,
-        },
-    );
-    let running = proxy::start(
-        ProxyConfig::new(emu.url()),
-        observer,
-        Box::new(|_, _, _| {}),
-    )
-    .await
-    .expect("proxy starts");
+    let running = proxy_with(ProxyConfig::new(emu.url())).await;
     let client = iam_contract::client::Client::new(
         running.url(),
         Some(iam_contract::client::Credentials::example()),
